@@ -132,6 +132,11 @@ class DnsFacts:
     records: dict[str, list[str]] = field(default_factory=dict)  # "A" -> ["192.0.2.10"]
     outcomes: dict[str, LookupStatus] = field(default_factory=dict)
     ptr: dict[str, list[str]] = field(default_factory=dict)  # address -> names
+    # Per address: the PTR query's ok / not_found / no_data / failed, like `outcomes`.
+    ptr_outcomes: dict[str, LookupStatus] = field(default_factory=dict)
+    # Why a record type (key "MX") or a PTR (key "PTR 192.0.2.10") is not ok: "NXDOMAIN",
+    # "server answered SERVFAIL", "no answer within 2 s", ...
+    reasons: dict[str, str] = field(default_factory=dict)
 
     @property
     def addresses(self) -> list[str]:
