@@ -46,7 +46,7 @@ class LinkType(StrEnum):
     CONTACT_EMAIL = "contact_email"
     CONTACT_PHONE = "contact_phone"
     SAME_AS = "same_as"
-    SERVES = "serves"  # a storefront is served at a domain or URL
+    SERVED_AT = "served_at"  # a storefront is served at a domain or URL
     # Anything else is free-form: stored as `related` with the user's label kept.
     RELATED = "related"
 

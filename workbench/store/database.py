@@ -1,0 +1,157 @@
+"""Opening a store file safely, and the one way to write to it.
+
+A store is a single SQLite file in WAL mode so that the desktop app and a command line can
+share it: readers never block the writer, and a busy timeout makes a second writer wait
+instead of failing. Foreign keys are enforced on every connection (SQLite leaves them off).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import platformdirs
+from sqlite_utils import Database
+
+from workbench.domain.errors import StoreError
+from workbench.store.migrations import MIGRATIONS
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 30_000
+STORE_ENV = "WORKBENCH_STORE"
+
+
+def default_store_path() -> Path:
+    """The embedded default store, in the user's data directory."""
+    return Path(platformdirs.user_data_dir("workbench", appauthor=False)) / "store.sqlite"
+
+
+def resolve_store_path(explicit: str | os.PathLike | None = None) -> Path:
+    """`--store PATH` wins, then $WORKBENCH_STORE, then the default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get(STORE_ENV):
+        return Path(os.environ[STORE_ENV]).expanduser()
+    return default_store_path()
+
+
+def _check_is_sqlite(path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except IsADirectoryError:
+        raise StoreError(f"{path} is a directory, not a store file") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read store file {path}: {exc.strerror}") from None
+    if header and header != SQLITE_HEADER:
+        raise StoreError(
+            f"{path} is not a workbench store (not an SQLite database); it was left untouched"
+        )
+
+
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    if read_only:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(
+            uri,
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    else:
+        # isolation_level=None: no implicit transactions; every write is an explicit
+        # BEGIN IMMEDIATE in `writing`, so a reader is never silently left holding one.
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def open_store(
+    path: str | os.PathLike, *, create: bool = True, read_only: bool = False
+) -> Database:
+    """Open (and if needed create and migrate) the store at `path`.
+
+    Refuses, without modifying it, a file that is not SQLite or that was written by a newer
+    version of the workbench (it holds migrations this version does not know).
+    """
+    path = Path(path)
+    if path.exists():
+        _check_is_sqlite(path)
+    elif not create or read_only:
+        raise StoreError(f"no store at {path}")
+    else:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for {path}: {exc.strerror}") from None
+    try:
+        conn = _connect(path, read_only)
+        db = Database(conn, execute_plugins=False)
+        _refuse_newer(db, path)
+        if not read_only:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit survives power loss as well as a killed process.
+            conn.execute("PRAGMA synchronous = FULL")
+            MIGRATIONS.apply(db)
+        elif MIGRATIONS.pending(db):
+            raise StoreError(
+                f"{path} was made by an older version and must be opened "
+                "for writing once to be upgraded"
+            )
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} cannot be used as a store: {exc}") from None
+    return db
+
+
+def _refuse_newer(db: Database, path: Path) -> None:
+    known = {migration.name for migration in MIGRATIONS._migrations}
+    unknown = [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
+    if unknown:
+        raise StoreError(
+            f"{path} was written by a newer version of the workbench (schema steps "
+            f"{', '.join(unknown)} are unknown here); it was left untouched. "
+            "Upgrade the workbench to open it."
+        )
+
+
+def schema_version(db: Database) -> list[str]:
+    """The names of the schema steps applied to this store, oldest first."""
+    return [migration.name for migration in MIGRATIONS.applied(db)]
+
+
+@contextlib.contextmanager
+def writing(db: Database) -> Iterator[Database]:
+    """One write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+    IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
+    instead of one failing with "database is locked" when it upgrades a read lock.
+    Nested use joins the outer transaction.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def integrity_check(db: Database) -> list[str]:
+    """SQLite's own `PRAGMA integrity_check` plus foreign key check: [] when sound."""
+    problems = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall() if row[0] != "ok"]
+    for table, rowid, parent, _ in db.execute("PRAGMA foreign_key_check").fetchall():
+        problems.append(f"{table} row {rowid} points to a missing {parent}")
+    return problems

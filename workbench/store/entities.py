@@ -1,0 +1,170 @@
+"""Entities: one row per real-world thing per store, found again by kind and key.
+
+`ensure_entity` is the only way in: it normalises the value, merges attributes into an
+existing entity of the same identity, and adds the entity to a case.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlite_utils import Database
+
+from workbench.domain.attributes import validate_attributes
+from workbench.domain.errors import NotFound
+from workbench.domain.identity import identify
+from workbench.domain.kinds import EntityKind, parse_enum
+from workbench.domain.model import Entity
+from workbench.domain.normalise import name_key
+from workbench.domain.redaction import is_redacted
+from workbench.domain.times import to_iso, utc_now
+from workbench.store import audit
+from workbench.store.cases import get_case, touch_case
+
+_COLUMNS = "id, kind, key, value, attrs, created_at, updated_at"
+
+# Attribute values that are worth a pivot: two storefronts quoting the same licence number
+# or naming the same operator are leads even before anyone links them.
+PIVOT_ATTRIBUTES = ("licence_number", "operator", "iana_id", "asn")
+
+
+def _entity(row) -> Entity:
+    return Entity(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+
+
+def get_entity(db: Database, entity_id: int) -> Entity:
+    row = db.execute(f"SELECT {_COLUMNS} FROM entities WHERE id = ?", [entity_id]).fetchone()
+    if row is None:
+        raise NotFound("entity", entity_id)
+    return _entity(row)
+
+
+def get_entities(db: Database, entity_ids: list[int]) -> dict[int, Entity]:
+    found: dict[int, Entity] = {}
+    for start in range(0, len(entity_ids), 500):
+        chunk = entity_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(f"SELECT {_COLUMNS} FROM entities WHERE id IN ({marks})", chunk):
+            found[row[0]] = _entity(row)
+    return found
+
+
+def find_entity(
+    db: Database, kind: EntityKind | str, value: str, attrs: Mapping[str, Any] | None = None
+) -> Entity | None:
+    """The entity `value` would deduplicate to, if the store has it."""
+    kind = parse_enum(EntityKind, "kind", str(kind))
+    identity = identify(kind, value, attrs)
+    row = db.execute(
+        f"SELECT {_COLUMNS} FROM entities WHERE kind = ? AND key = ?", [kind.value, identity.key]
+    ).fetchone()
+    return _entity(row) if row else None
+
+
+def ensure_entity(
+    db: Database,
+    kind: EntityKind | str,
+    value: str,
+    attrs: Mapping[str, Any] | None = None,
+    *,
+    case_id: int | None = None,
+) -> Entity:
+    """The entity for `value`, created if new; `attrs` are merged into what it had.
+
+    A later value for an attribute replaces the earlier one (the audit log keeps both).
+    Raises InvalidInput (or RedactedValue) before anything is written.
+    """
+    kind = parse_enum(EntityKind, "kind", str(kind))
+    clean = validate_attributes(kind, attrs or {})
+    identity = identify(kind, value, clean)
+    if case_id is not None:
+        get_case(db, case_id)
+    now = to_iso(utc_now())
+    row = db.execute(
+        f"SELECT {_COLUMNS} FROM entities WHERE kind = ? AND key = ?", [kind.value, identity.key]
+    ).fetchone()
+    if row is None:
+        cursor = db.execute(
+            "INSERT INTO entities (kind, key, value, attrs, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                kind.value,
+                identity.key,
+                identity.display,
+                json.dumps(clean, sort_keys=True),
+                now,
+                now,
+            ],
+        )
+        entity = get_entity(db, cursor.lastrowid)
+        audit.record(
+            db,
+            "entity.create",
+            "entity",
+            entity.id,
+            {"kind": entity.kind, "key": entity.key, "value": entity.value, "attrs": entity.attrs},
+        )
+        _index_values(db, entity)
+    else:
+        entity = _entity(row)
+        merged = {**entity.attrs, **clean}
+        if merged != entity.attrs:
+            db.execute(
+                "UPDATE entities SET attrs = ?, updated_at = ? WHERE id = ?",
+                [json.dumps(merged, sort_keys=True), now, entity.id],
+            )
+            changed = {k: v for k, v in clean.items() if entity.attrs.get(k) != v}
+            audit.record(db, "entity.update", "entity", entity.id, {"attrs": changed})
+            entity = get_entity(db, entity.id)
+            _index_values(db, entity)
+    if case_id is not None:
+        add_to_case(db, case_id, entity.id)
+    return entity
+
+
+def _index_values(db: Database, entity: Entity) -> None:
+    db.execute("DELETE FROM entity_values WHERE entity_id = ?", [entity.id])
+    for name in PIVOT_ATTRIBUTES:
+        value = entity.attrs.get(name)
+        if value is None or (isinstance(value, str) and is_redacted(value)):
+            continue
+        db.execute(
+            "INSERT OR IGNORE INTO entity_values (name, value, entity_id) VALUES (?, ?, ?)",
+            [name, name_key(str(value), name), entity.id],
+        )
+
+
+def add_to_case(db: Database, case_id: int, entity_id: int) -> bool:
+    """Put an entity in a case; False if it was there already."""
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO case_entities (case_id, entity_id, added_at) VALUES (?, ?, ?)",
+        [case_id, entity_id, to_iso(utc_now())],
+    )
+    if cursor.rowcount:
+        audit.record(db, "case.add_entity", "case", case_id, {"entity_id": entity_id})
+        touch_case(db, case_id)
+        return True
+    return False
+
+
+def case_entities(db: Database, case_id: int, kind: str | None = None) -> list[Entity]:
+    sql = (
+        f"SELECT {', '.join('e.' + c.strip() for c in _COLUMNS.split(','))} "
+        "FROM case_entities ce JOIN entities e ON e.id = ce.entity_id WHERE ce.case_id = ?"
+    )
+    params: list[Any] = [case_id]
+    if kind:
+        sql += " AND e.kind = ?"
+        params.append(kind)
+    return [_entity(row) for row in db.execute(sql + " ORDER BY e.kind, e.value", params)]
+
+
+def entity_case_ids(db: Database, entity_id: int) -> list[int]:
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT case_id FROM case_entities WHERE entity_id = ? ORDER BY case_id", [entity_id]
+        )
+    ]

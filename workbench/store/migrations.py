@@ -1,0 +1,175 @@
+"""The store's schema, as an ordered list of steps (sqlite-utils `Migrations`).
+
+Never edit a step that has shipped: add a new one. A store remembers which steps it has in
+`_sqlite_migrations`; a store holding a step this version lacks is from a newer version and
+is refused (see `database._refuse_newer`).
+"""
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("workbench")
+
+# Full-text search folds case and diacritics ("Müller" finds "muller") and splits Cyrillic
+# on word boundaries like Latin.
+FTS_TOKENIZER = "unicode61 remove_diacritics 2"
+
+
+@MIGRATIONS(name="0001_initial")
+def initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'referred', 'closed')),
+            investigator TEXT,
+            summary TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE entities (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            attrs TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (kind, key)
+        );
+
+        CREATE TABLE case_entities (
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            entity_id INTEGER NOT NULL REFERENCES entities(id),
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (case_id, entity_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX case_entities_by_entity ON case_entities (entity_id, case_id);
+
+        CREATE TABLE evidence (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            media_type TEXT NOT NULL,
+            content BLOB NOT NULL,
+            captured_at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            source TEXT,
+            query TEXT,
+            filename TEXT,
+            imported INTEGER NOT NULL DEFAULT 0,
+            note TEXT,
+            text TEXT
+        );
+        CREATE UNIQUE INDEX evidence_identity
+            ON evidence (sha256, captured_at, ifnull(source, ''), ifnull(query, ''));
+
+        -- Evidence is immutable: what was received is what the court sees.
+        CREATE TRIGGER evidence_no_update BEFORE UPDATE ON evidence
+        BEGIN SELECT RAISE(ABORT, 'evidence is immutable'); END;
+        CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence
+        BEGIN SELECT RAISE(ABORT, 'evidence is immutable'); END;
+
+        CREATE TABLE case_evidence (
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            evidence_id INTEGER NOT NULL REFERENCES evidence(id),
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (case_id, evidence_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX case_evidence_by_evidence ON case_evidence (evidence_id);
+
+        CREATE TABLE links (
+            id INTEGER PRIMARY KEY,
+            src_id INTEGER NOT NULL REFERENCES entities(id),
+            type TEXT NOT NULL,
+            dst_id INTEGER NOT NULL REFERENCES entities(id),
+            label TEXT NOT NULL DEFAULT '',
+            confidence REAL NOT NULL DEFAULT 1.0 CHECK (confidence >= 0 AND confidence <= 1),
+            created_at TEXT NOT NULL,
+            UNIQUE (src_id, type, dst_id, label)
+        );
+        CREATE INDEX links_by_dst ON links (dst_id, type);
+
+        CREATE TABLE link_cases (
+            link_id INTEGER NOT NULL REFERENCES links(id),
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            PRIMARY KEY (link_id, case_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX link_cases_by_case ON link_cases (case_id, link_id);
+
+        CREATE TABLE link_evidence (
+            link_id INTEGER NOT NULL REFERENCES links(id),
+            evidence_id INTEGER NOT NULL REFERENCES evidence(id),
+            PRIMARY KEY (link_id, evidence_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX link_evidence_by_evidence ON link_evidence (evidence_id);
+
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL,
+            deadline TEXT,
+            outcome TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX events_by_case ON events (case_id, at);
+
+        CREATE TABLE event_entities (
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            entity_id INTEGER NOT NULL REFERENCES entities(id),
+            PRIMARY KEY (event_id, entity_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX event_entities_by_entity ON event_entities (entity_id);
+
+        -- Attribute values that pivot (a licence number, an operator name) indexed so that
+        -- "who else has this value" is one lookup.
+        CREATE TABLE entity_values (
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            entity_id INTEGER NOT NULL REFERENCES entities(id),
+            PRIMARY KEY (name, value, entity_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX entity_values_by_entity ON entity_values (entity_id);
+
+        -- The audit chain: each row's hash covers the previous row's hash and this change.
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            subject_id INTEGER,
+            payload TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX audit_by_subject ON audit (subject, subject_id);
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """
+    )
+    db["entities"].enable_fts(
+        ["value", "key", "attrs"], fts_version="FTS5", tokenize=FTS_TOKENIZER, create_triggers=True
+    )
+    db["events"].enable_fts(
+        ["text", "outcome"], fts_version="FTS5", tokenize=FTS_TOKENIZER, create_triggers=True
+    )
+    db["evidence"].enable_fts(
+        ["text", "query", "source", "filename"],
+        fts_version="FTS5",
+        tokenize=FTS_TOKENIZER,
+        create_triggers=True,
+    )
+
+
+@MIGRATIONS(name="0002_case_archive")
+def case_archive(db: Database) -> None:
+    """Cases can be archived: out of the default list, never deleted."""
+    db.execute("ALTER TABLE cases ADD COLUMN archived_at TEXT")
+    db.execute("CREATE INDEX cases_by_archived ON cases (archived_at, updated_at)")

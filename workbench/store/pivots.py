@@ -1,0 +1,143 @@
+"""Pivots: from one entity to everything sharing it, and from one case to the other cases
+it shares anything with.
+
+Sharing means the same entity (one ROMS per store, so two cases naming ROMS share it) or
+the same pivot attribute value (the same licence number quoted by two storefronts).
+Redaction placeholders never become entities or indexed values, so they never link.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlite_utils import Database
+
+from workbench.domain.normalise import name_key
+from workbench.store.cases import get_case
+from workbench.store.entities import get_entities, get_entity
+from workbench.store.links import entity_links
+
+
+def pivot_entity(db: Database, entity_id: int) -> dict[str, Any]:
+    """Everything in the store that shares entity `entity_id`: the entities linked to it
+    (with how), the cases it appears in, and entities sharing one of its pivot values."""
+    entity = get_entity(db, entity_id)
+    links = entity_links(db, entity_id)
+    others = get_entities(
+        db, [link.dst_id if link.src_id == entity_id else link.src_id for link in links]
+    )
+    neighbours = []
+    for link in links:
+        outgoing = link.src_id == entity_id
+        other = others[link.dst_id if outgoing else link.src_id]
+        neighbours.append(
+            {
+                "direction": "out" if outgoing else "in",
+                "type": link.type,
+                "label": link.label,
+                "link_id": link.id,
+                "evidence_ids": link.evidence_ids,
+                "entity": other.as_dict(),
+            }
+        )
+    cases = [
+        get_case(db, row[0]).as_dict()
+        for row in db.execute(
+            "SELECT case_id FROM case_entities WHERE entity_id = ? ORDER BY case_id", [entity_id]
+        )
+    ]
+    rows = db.execute(
+        "SELECT mine.name, mine.value, theirs.entity_id FROM entity_values mine "
+        "JOIN entity_values theirs ON theirs.name = mine.name AND theirs.value = mine.value "
+        "AND theirs.entity_id != mine.entity_id WHERE mine.entity_id = ?",
+        [entity_id],
+    ).fetchall()
+    sharing = get_entities(db, [row[2] for row in rows])
+    same_values = [
+        {"name": name, "value": value, "entity": sharing[eid].as_dict()}
+        for name, value, eid in rows
+    ]
+    return {
+        "entity": entity.as_dict(),
+        "neighbours": neighbours,
+        "cases": cases,
+        "same_values": same_values,
+    }
+
+
+def pivot_value(db: Database, name: str, value: str) -> list[dict[str, Any]]:
+    """Entities whose pivot attribute `name` has `value` (e.g. licence_number 49/ZM-07)."""
+    rows = db.execute(
+        "SELECT entity_id FROM entity_values WHERE name = ? AND value = ?",
+        [name, name_key(value, name)],
+    ).fetchall()
+    found = get_entities(db, [row[0] for row in rows])
+    return [found[row[0]].as_dict() for row in rows]
+
+
+def related_cases(db: Database, case_id: int) -> list[dict[str, Any]]:
+    """The other cases sharing anything with `case_id`, and through what.
+
+    Each result names the other case and lists what is shared: `via` "entity" (the same
+    entity is in both) or "value" (two entities share a pivot attribute value). Cases
+    sharing more, and rarer, things come first: ROMS shared by two cases says more than a
+    card scheme shared by a thousand.
+    """
+    get_case(db, case_id)
+    shared: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    rows = db.execute(
+        """
+        SELECT theirs.case_id, mine.entity_id,
+               (SELECT count(*) FROM case_entities all_ce WHERE all_ce.entity_id = mine.entity_id)
+        FROM case_entities mine
+        JOIN case_entities theirs
+          ON theirs.entity_id = mine.entity_id AND theirs.case_id != mine.case_id
+        WHERE mine.case_id = ?
+        """,
+        [case_id],
+    ).fetchall()
+    value_rows = db.execute(
+        """
+        SELECT theirs_ce.case_id, mine_v.entity_id, theirs_v.entity_id, mine_v.name,
+               mine_v.value
+        FROM case_entities mine_ce
+        JOIN entity_values mine_v ON mine_v.entity_id = mine_ce.entity_id
+        JOIN entity_values theirs_v
+          ON theirs_v.name = mine_v.name AND theirs_v.value = mine_v.value
+         AND theirs_v.entity_id != mine_v.entity_id
+        JOIN case_entities theirs_ce
+          ON theirs_ce.entity_id = theirs_v.entity_id AND theirs_ce.case_id != mine_ce.case_id
+        WHERE mine_ce.case_id = ?
+        """,
+        [case_id],
+    ).fetchall()
+    wanted = {row[1] for row in rows} | {r[1] for r in value_rows} | {r[2] for r in value_rows}
+    entities = get_entities(db, sorted(wanted))
+    weight: dict[int, float] = defaultdict(float)
+    for other_case, entity_id, case_count in rows:
+        shared[other_case].append(
+            {"via": "entity", "entity": entities[entity_id].as_dict(), "cases_sharing": case_count}
+        )
+        weight[other_case] += 1.0 / max(1, case_count - 1)
+    for other_case, mine, theirs, name, value in value_rows:
+        shared[other_case].append(
+            {
+                "via": "value",
+                "name": name,
+                "value": value,
+                "entity": entities[mine].as_dict(),
+                "other_entity": entities[theirs].as_dict(),
+            }
+        )
+        weight[other_case] += 1.0
+    result = []
+    for other_case in sorted(shared, key=lambda c: (-weight[c], c)):
+        result.append(
+            {
+                "case": get_case(db, other_case).as_dict(),
+                "score": round(weight[other_case], 3),
+                "shared": shared[other_case],
+            }
+        )
+    return result
