@@ -1,0 +1,288 @@
+"""Ask one DNS server about one name, keeping every answer's exact wire bytes.
+
+`dns_lookup` asks the configured server (settings.dns_server, a resolver or an
+authoritative server) for A, AAAA, CNAME, MX, NS, TXT, SOA and CAA at once, then PTR for
+every address found. Each answer becomes one `Capture` holding the bytes exactly as they
+arrived, and the facts are rebuilt from those bytes by `dns_parse`, the same code an
+imported recording goes through.
+
+The transport is ours rather than dnspython's resolver: the resolver turns rcodes into
+exceptions and drops the wire, and its unconnected UDP sockets cannot see the ICMP
+"port unreachable" that tells a dead server from a slow one. dnspython still builds the
+queries and parses the answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+import struct
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dns.message
+import dns.rdatatype
+import dns.reversename
+
+from workbench.domain.normalise import Hostname
+from workbench.lookups.dns_parse import (
+    NAME_RECORD_TYPES,
+    DnsParseError,
+    capture_query,
+    dns_facts_from_captures,
+    parse_dns_response,
+    summarise_dns_facts,
+)
+from workbench.lookups.results import Capture, DnsFacts, LookupOutcome, LookupStatus
+from workbench.lookups.settings import LookupSettings, ServerAddress
+
+DNS_MEDIA_TYPE = "application/dns-message"
+# The EDNS UDP size of DNS Flag Day 2020: large enough for most answers, small enough
+# not to fragment. Bigger answers come back truncated and are asked again over TCP.
+EDNS_PAYLOAD = 1232
+# Queries in flight at once for one lookup (8 types, then one PTR per address).
+MAX_IN_FLIGHT = 16
+# Errors that mean "nothing could be asked": no route, nobody listening, no such host.
+_OFFLINE_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ENETUNREACH,
+    errno.EHOSTUNREACH,
+    errno.ENETDOWN,
+    errno.EHOSTDOWN,
+    errno.EADDRNOTAVAIL,
+}
+
+
+@dataclass
+class DnsExchange:
+    """One query and what came of it.
+
+    `capture` holds the answer's bytes when any arrived. `status` and `reason` are set
+    when the transport knows more than the bytes say (a timeout, an unreachable server,
+    a truncated answer whose TCP retry failed); otherwise the capture speaks for itself.
+    """
+
+    name: str
+    rdtype: str
+    capture: Capture | None = None
+    status: LookupStatus | None = None
+    reason: str | None = None
+    over_tcp: bool = False
+
+
+class _DatagramInbox(asyncio.DatagramProtocol):
+    """Datagrams and socket errors (ICMP refusals) of one connected UDP socket, in order."""
+
+    def __init__(self) -> None:
+        self.inbox: asyncio.Queue[bytes | Exception] = asyncio.Queue()
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.inbox.put_nowait(data)
+
+    def error_received(self, exc: Exception) -> None:
+        self.inbox.put_nowait(exc)
+
+
+def _answers_query(raw: bytes, query: dns.message.Message) -> bool:
+    """Whether `raw` is a well-formed answer to `query` (same id, same question)."""
+    try:
+        response = parse_dns_response(raw)
+    except DnsParseError:
+        return False
+    if response.id != query.id or not response.is_response:
+        return False
+    if response.question is None:  # FORMERR and NOTIMP answers may leave it out
+        return True
+    asked = query.question[0]
+    return response.question.name == asked.name.to_text(omit_final_dot=True).lower() and (
+        response.question.rdtype == dns.rdatatype.to_text(asked.rdtype)
+    )
+
+
+async def _udp_exchange(
+    server: ServerAddress, query: dns.message.Message, junk: list[bytes]
+) -> bytes:
+    """Send `query` over UDP and wait for its answer.
+
+    Datagrams that do not parse are appended to `junk` and the wait goes on (a spoofed
+    or corrupted packet must not end the query; if nothing better comes, the caller keeps
+    the last one as evidence). Well-formed answers to other questions are dropped. An
+    ICMP refusal arrives as ConnectionRefusedError.
+    """
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(
+        _DatagramInbox, remote_addr=(server.host, server.port)
+    )
+    try:
+        transport.sendto(query.to_wire())
+        while True:
+            item = await protocol.inbox.get()
+            if isinstance(item, Exception):
+                raise item
+            if _answers_query(item, query):
+                return item
+            try:
+                parse_dns_response(item)
+            except DnsParseError:
+                junk.append(item)
+    finally:
+        transport.close()
+
+
+async def _tcp_exchange(server: ServerAddress, query: dns.message.Message) -> bytes:
+    """Send `query` over TCP (two-byte length prefix, RFC 1035 4.2.2) and read one answer."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        wire = query.to_wire()
+        writer.write(struct.pack("!H", len(wire)) + wire)
+        await writer.drain()
+        (length,) = struct.unpack("!H", await reader.readexactly(2))
+        return await reader.readexactly(length)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+def _is_offline(exc: BaseException) -> bool:
+    if isinstance(exc, socket.gaierror):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _OFFLINE_ERRNOS
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "nothing listens there (connection refused)"
+    if isinstance(exc, socket.gaierror):
+        return f"the server's name does not resolve ({exc.strerror or exc})"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _seconds(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+async def query_dns(server: ServerAddress, name: str, rdtype: str, timeout_s: float) -> DnsExchange:
+    """Ask `server` one question, over UDP and again over TCP if the answer is truncated.
+
+    Never raises for network trouble: the outcome is in the returned exchange. A capture
+    is made of whatever answer arrived, even a truncated or malformed one.
+    """
+    query = dns.message.make_query(name, rdtype, use_edns=0, payload=EDNS_PAYLOAD)
+    exchange = DnsExchange(name=name.rstrip(".").lower(), rdtype=rdtype.upper())
+    server_text = str(server)
+    started_at = datetime.now(UTC)
+    start = time.perf_counter()
+
+    def keep(raw: bytes) -> None:
+        exchange.capture = Capture(
+            protocol="dns",
+            server=server_text,
+            query=capture_query(name, rdtype),
+            raw=raw,
+            started_at=started_at,
+            elapsed_s=time.perf_counter() - start,
+            media_type=DNS_MEDIA_TYPE,
+        )
+
+    if timeout_s <= 0:
+        exchange.status = LookupStatus.FAILED
+        exchange.reason = "the lookup's overall deadline passed before this query was sent"
+        return exchange
+    step = "UDP"
+    junk: list[bytes] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            raw = await _udp_exchange(server, query, junk)
+            keep(raw)
+            if parse_dns_response(raw).truncated:
+                step = "TCP"
+                keep(await _tcp_exchange(server, query))
+                exchange.over_tcp = True
+                if not _answers_query(exchange.capture.raw, query):  # type: ignore[union-attr]
+                    exchange.status = LookupStatus.FAILED
+                    exchange.reason = "the TCP answer does not match the query"
+    except TimeoutError:
+        exchange.status = LookupStatus.FAILED
+        within = f"within {_seconds(timeout_s)} s"
+        if step == "TCP":
+            exchange.reason = f"answer truncated over UDP and no TCP answer {within}"
+        elif junk:
+            keep(junk[-1])
+            exchange.reason = f"only malformed answers {within}"
+        else:
+            exchange.reason = f"no answer {within}"
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial:
+            keep(exc.partial)
+        exchange.status = LookupStatus.FAILED
+        exchange.reason = f"the server closed the {step} connection mid-answer"
+    except OSError as exc:
+        exchange.status = LookupStatus.OFFLINE if _is_offline(exc) else LookupStatus.FAILED
+        exchange.reason = f"{server_text} over {step}: {_describe_os_error(exc)}"
+        if step == "TCP":
+            # The truncated UDP answer stays as the capture: it is what the server sent.
+            exchange.status = LookupStatus.FAILED
+            exchange.reason = f"answer truncated over UDP; {exchange.reason}"
+    return exchange
+
+
+def _offline_facts(name: str) -> DnsFacts:
+    facts = DnsFacts(name=name)
+    for rdtype in NAME_RECORD_TYPES:
+        facts.outcomes[rdtype] = LookupStatus.OFFLINE
+        facts.reasons[rdtype] = "offline mode: nothing was asked"
+    return facts
+
+
+async def dns_lookup(name: Hostname, settings: LookupSettings) -> tuple[LookupOutcome, DnsFacts]:
+    """Look `name` up at settings.dns_server: every record type, then PTR per address.
+
+    Each query may take settings.dns_lifetime_s and the whole lookup settings.timeout_s.
+    The outcome is OK when any record type was answered with data, NOT_FOUND when the
+    server says the name does not exist, NO_DATA when it exists with none of the types,
+    OFFLINE when the server could not be reached, FAILED otherwise; `reason` lists the
+    types that failed and why. `facts.outcomes` and `facts.reasons` say the same per type.
+    """
+    if settings.offline:
+        return (
+            LookupOutcome(LookupStatus.OFFLINE, reason="offline mode: nothing was asked"),
+            _offline_facts(name.ascii),
+        )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.timeout_s
+    slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    async def ask(qname: str, rdtype: str) -> DnsExchange:
+        async with slots:
+            remaining = deadline - loop.time()
+            return await query_dns(
+                settings.dns_server, qname, rdtype, min(settings.dns_lifetime_s, remaining)
+            )
+
+    exchanges = list(
+        await asyncio.gather(*(ask(name.ascii, rdtype) for rdtype in NAME_RECORD_TYPES))
+    )
+    first = dns_facts_from_captures(name.ascii, [e.capture for e in exchanges if e.capture])
+    addresses = [a for a in first.addresses if a]
+    reverse_names = [
+        dns.reversename.from_address(a).to_text(omit_final_dot=True) for a in addresses
+    ]
+    exchanges += await asyncio.gather(*(ask(r, "PTR") for r in reverse_names))
+
+    captures = [e.capture for e in exchanges if e.capture is not None]
+    facts = dns_facts_from_captures(name.ascii, captures)
+    for exchange, address in zip(exchanges[len(NAME_RECORD_TYPES) :], addresses, strict=True):
+        if exchange.status is not None:
+            facts.ptr_outcomes[address] = exchange.status
+            facts.reasons[f"PTR {address}"] = exchange.reason or exchange.status.value
+    for exchange in exchanges[: len(NAME_RECORD_TYPES)]:
+        if exchange.status is not None:
+            facts.outcomes[exchange.rdtype] = exchange.status
+            facts.reasons[exchange.rdtype] = exchange.reason or exchange.status.value
+    facts.outcomes = {t: facts.outcomes[t] for t in NAME_RECORD_TYPES if t in facts.outcomes}
+    status, reason = summarise_dns_facts(facts)
+    return LookupOutcome(status, captures, reason), facts
