@@ -174,7 +174,8 @@ def normalise_email(text: str, field: str = "email") -> str:
     local, sep, domain = raw.rpartition("@")
     if not sep or not local or not domain:
         raise InvalidInput(field, raw, "is not of the form name@domain")
-    if any(ch.isspace() for ch in local) or len(local) > 64:
+    quoted = len(local) > 1 and local.startswith('"') and local.endswith('"')
+    if any(ch.isspace() for ch in local) or len(local) > 64 or ("@" in local and not quoted):
         raise InvalidInput(field, raw, "has an invalid part before the @")
     host = normalise_hostname(domain, field)
     return f"{local.lower()}@{host.ascii}"
@@ -194,6 +195,10 @@ def normalise_phone(text: str, field: str = "phone", region: str | None = None) 
     candidate = raw[4:] if raw.lower().startswith("tel:") else raw
     # WHOIS (RFC 5733 style) writes +CC.NUMBER; the dot is only a separator.
     candidate = re.sub(r"^\+(\d{1,3})\.", r"+\1", candidate)
+    # phonenumbers reads letters as keypad digits ("fax" -> 329), which would silently
+    # change the number; only an extension marker may hold letters.
+    if re.search(r"[^\W\d_]", re.sub(r"(?i)(;ext=|\bext\.?|\bx)\s*\d+\s*$", "", candidate)):
+        raise InvalidInput(field, raw, "contains letters; give the digits only")
     try:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException as exc:
@@ -230,6 +235,13 @@ def normalise_url(text: str, field: str = "url") -> str:
     if not canonical:
         raise InvalidInput(field, raw, "is not a valid URL")
     parts = urlsplit(canonical)
+    # "javascript:..." and "mailto:..." have no "://" and so slip past the check above.
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(field, raw, "must be an http or https URL")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked for it
+    except ValueError:
+        raise InvalidInput(field, raw, "has a port that is not a number from 0 to 65535") from None
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
