@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    groups: dict = {}  # command groups later modules add to (e.g. `evidence import`)
     for module in COMMAND_MODULES:
-        module.register(subcommands, common)
+        module.register(subcommands, common, groups)
     return parser
 
 

@@ -20,7 +20,9 @@ from workbench.store.details import case_detail, entity_detail
 from workbench.store.evidence import get_evidence
 
 
-def register(subcommands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    subcommands: argparse._SubParsersAction, common: argparse.ArgumentParser, groups: dict
+) -> None:
     def command(group, name: str, handler, help_text: str) -> argparse.ArgumentParser:
         parser = group.add_parser(name, parents=[common], help=help_text, description=help_text)
         parser.set_defaults(handler=handler)
@@ -99,7 +101,8 @@ def register(subcommands: argparse._SubParsersAction, common: argparse.ArgumentP
     p.add_argument("--outcome")
     p.add_argument("--entity", type=int, action="append", default=[], metavar="EID")
 
-    evidence_group = group("evidence", "store and show evidence")
+    evidence_group = group("evidence", "store, show and import evidence")
+    groups["evidence"] = evidence_group
     p = command(
         evidence_group,
         "add",

@@ -14,7 +14,9 @@ from workbench.store.search import search
 from workbench.store.verify import verify_store
 
 
-def register(subcommands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    subcommands: argparse._SubParsersAction, common: argparse.ArgumentParser, groups: dict
+) -> None:
     p = subcommands.add_parser("search", parents=[common], help="full-text search the store")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=50)

@@ -47,7 +47,7 @@ def identify(kind: EntityKind, value: str, attrs: Mapping[str, Any] | None = Non
         case EntityKind.DOMAIN:
             host = normalise_domain(value, field)
             return Identity(host.ascii, host.unicode)
-        case EntityKind.NAMESERVER:
+        case EntityKind.NAMESERVER | EntityKind.HOST:
             host = normalise_hostname(value, field)
             return Identity(host.ascii, host.unicode)
         case EntityKind.EMAIL:

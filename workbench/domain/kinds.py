@@ -30,6 +30,7 @@ class EntityKind(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
     URL = "url"
+    HOST = "host"  # a DNS name that is not a registrable domain: MX hosts, PTR and CNAME targets
 
 
 class LinkType(StrEnum):
@@ -46,6 +47,8 @@ class LinkType(StrEnum):
     CONTACT_EMAIL = "contact_email"
     CONTACT_PHONE = "contact_phone"
     SAME_AS = "same_as"
+    ALIAS_OF = "alias_of"  # a DNS CNAME
+    REVERSE_DNS = "reverse_dns"  # an address's PTR name
     SERVED_AT = "served_at"  # a storefront is served at a domain or URL
     # Anything else is free-form: stored as `related` with the user's label kept.
     RELATED = "related"

@@ -173,3 +173,52 @@ def case_archive(db: Database) -> None:
     """Cases can be archived: out of the default list, never deleted."""
     db.execute("ALTER TABLE cases ADD COLUMN archived_at TEXT")
     db.execute("CREATE INDEX cases_by_archived ON cases (archived_at, updated_at)")
+
+
+@MIGRATIONS(name="0003_lookups")
+def lookups(db: Database) -> None:
+    """Lookup snapshots (one per lookup of one kind, success or failure) and bulk runs
+    that can be resumed after an interruption."""
+    db.executescript(
+        """
+        CREATE TABLE lookup_runs (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER REFERENCES cases(id),
+            created_at TEXT NOT NULL,
+            options TEXT NOT NULL DEFAULT '{}',
+            finished_at TEXT
+        );
+
+        CREATE TABLE lookup_run_items (
+            run_id INTEGER NOT NULL REFERENCES lookup_runs(id),
+            position INTEGER NOT NULL,
+            query TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
+            finished_at TEXT,
+            PRIMARY KEY (run_id, position)
+        ) WITHOUT ROWID;
+        CREATE INDEX lookup_run_items_pending ON lookup_run_items (run_id, state);
+
+        CREATE TABLE snapshots (
+            id INTEGER PRIMARY KEY,
+            entity_id INTEGER NOT NULL REFERENCES entities(id),
+            protocol TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            taken_at TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '{}',
+            imported INTEGER NOT NULL DEFAULT 0,
+            case_id INTEGER REFERENCES cases(id),
+            run_id INTEGER REFERENCES lookup_runs(id)
+        );
+        CREATE INDEX snapshots_by_entity ON snapshots (entity_id, protocol, taken_at);
+        CREATE INDEX snapshots_by_case ON snapshots (case_id, taken_at);
+
+        CREATE TABLE snapshot_evidence (
+            snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+            evidence_id INTEGER NOT NULL REFERENCES evidence(id),
+            PRIMARY KEY (snapshot_id, evidence_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX snapshot_evidence_by_evidence ON snapshot_evidence (evidence_id);
+        """
+    )
