@@ -91,6 +91,7 @@ def open_store(
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the folder for {path}: {exc.strerror}") from None
+    conn = None
     try:
         conn = _connect(path, read_only)
         db = Database(conn, execute_plugins=False)
@@ -106,8 +107,14 @@ def open_store(
                 f"{path} was made by an older version and must be opened "
                 "for writing once to be upgraded"
             )
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} cannot be used as a store: {exc}") from None
+    except BaseException as exc:
+        # A refused store must be left as it was: close now, so that no -wal or -shm file
+        # is left beside it and no lock is held while the caller reports the error.
+        if conn is not None:
+            conn.close()
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise StoreError(f"{path} cannot be used as a store: {exc}") from None
+        raise
     return db
 
 
