@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import ipaddress
 import itertools
+import socket
 import struct
 import time
 from types import TracebackType
@@ -31,6 +32,7 @@ from types import TracebackType
 from workbench.lookups.settings import ServerAddress, parse_server
 
 LOOPBACK_ANY_PORT = ServerAddress("127.0.0.1", 0)
+RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
 # An upstream query not answered within this long is forgotten and its id reused.
 PENDING_TTL_S = 30.0
 
@@ -43,6 +45,15 @@ def _require_loopback(address: ServerAddress, what: str) -> None:
         loopback = address.host == "localhost"
     if not loopback:
         raise ValueError(f"{what} {address} is not a loopback address; this proxy is for tests")
+
+
+def _enlarge_receive_buffer(sock) -> None:
+    # A bulk run sends hundreds of queries in one burst, all to this one socket (and all
+    # answers come back to one socket): with the default buffer (208 KiB, about 300
+    # small datagrams) the kernel drops the rest and the benchmark measures timeouts.
+    # The kernel caps the size at net.core.rmem_max.
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
 
 
 class _Side(asyncio.DatagramProtocol):
@@ -103,6 +114,8 @@ class DnsDelayProxy:
             lambda: _Side(self._from_client),
             local_addr=(self._listen.host, self._listen.port),
         )
+        for transport in (self._upstream, self._clients):
+            _enlarge_receive_buffer(transport.get_extra_info("socket"))
         return self.address
 
     def close(self) -> None:
