@@ -425,3 +425,18 @@ def test_servfail_from_any_server_is_read_from_the_rcode():
     outcome, facts = scripted_lookup(ScriptedDnsServer(servfail))
     assert outcome.status is LookupStatus.FAILED
     assert set(facts.reasons.values()) == {"server answered SERVFAIL"}
+
+
+def test_an_answer_to_our_question_with_broken_records_is_kept_and_marked_malformed():
+    def cut_short(query):
+        if query.question[0].rdtype == dns.rdatatype.A:
+            return [uncompressed_a_answer(query, bytes([192, 0, 2, 77]))[:-2]]
+        return [empty_answer(query)]
+
+    server = ScriptedDnsServer(cut_short)
+    outcome, facts = scripted_lookup(server, dns_lifetime_s=0.5)
+    a_capture = next(c for c in outcome.captures if c.query == "soundsbox.test A")
+    assert a_capture.raw == server.sent[("udp", "A")]
+    assert facts.outcomes["A"] is LookupStatus.FAILED
+    assert facts.reasons["A"].startswith("malformed answer")
+    assert outcome.status is LookupStatus.NO_DATA  # the other types answered, empty
