@@ -30,6 +30,11 @@ _COLUMNS = "id, kind, key, value, attrs, created_at, updated_at"
 PIVOT_ATTRIBUTES = ("licence_number", "operator", "iana_id", "asn")
 
 
+def _attrs_json(attrs: dict[str, Any]) -> str:
+    # Not ASCII-escaped: the FTS index reads this text, and "\u0420..." is not "Роспатент".
+    return json.dumps(attrs, sort_keys=True, ensure_ascii=False)
+
+
 def _entity(row) -> Entity:
     return Entity(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
 
@@ -93,7 +98,7 @@ def ensure_entity(
                 kind.value,
                 identity.key,
                 identity.display,
-                json.dumps(clean, sort_keys=True),
+                _attrs_json(clean),
                 now,
                 now,
             ],
@@ -113,7 +118,7 @@ def ensure_entity(
         if merged != entity.attrs:
             db.execute(
                 "UPDATE entities SET attrs = ?, updated_at = ? WHERE id = ?",
-                [json.dumps(merged, sort_keys=True), now, entity.id],
+                [_attrs_json(merged), now, entity.id],
             )
             changed = {k: v for k, v in clean.items() if entity.attrs.get(k) != v}
             audit.record(db, "entity.update", "entity", entity.id, {"attrs": changed})

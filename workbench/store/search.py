@@ -33,6 +33,8 @@ def search(db: Database, query: str, *, limit: int = 50) -> list[dict[str, Any]]
     if len(text) > 500:
         raise InvalidInput("search query", query, "is longer than 500 characters")
     quoted = db.quote_fts(text)
+    if not quoted.strip():
+        return []  # only quote marks: nothing to look for (and "" is an FTS syntax error)
     results: list[dict[str, Any]] = []
     for result_type, fts, table, title in _SOURCES:
         rows = db.execute(
