@@ -308,6 +308,15 @@ def test_a_referral_name_that_resolves_to_loopback_is_refused(registry, registra
     assert "localhost" in outcome.reason and "not followed" in outcome.reason
 
 
+def test_a_referral_to_a_reserved_name_without_an_override_is_not_looked_up(registry):
+    outcome, facts, elapsed = timed_lookup(
+        "soundsbox.test", settings_for(registry, allow_private_addresses=False)
+    )
+    assert outcome.status is LookupStatus.OK and facts is not None
+    assert "whois.viennadomains.test is a reserved name" in outcome.reason
+    assert elapsed < 0.5
+
+
 def test_a_silent_registrar_leaves_the_registry_facts_and_says_why(registry, registrar):
     registrar.silent("soundsbox.test")
     outcome, facts, elapsed = timed_lookup(

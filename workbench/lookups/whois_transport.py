@@ -339,6 +339,10 @@ def _same_server(
     return target == registry or host.strip("[]").lower() == registry_name.lower()
 
 
+# Special-use top-level domains (RFC 2606, RFC 6761) that public DNS never resolves.
+_NEVER_IN_PUBLIC_DNS = frozenset({"test", "invalid", "example"})
+
+
 class _ReferralRefused(Exception):
     """A referral the lookup will not follow; the message says why."""
 
@@ -352,6 +356,11 @@ async def _checked_address(target: ServerAddress, settings: LookupSettings, budg
     host = target.host.strip("[]")
     if _is_ip(host):
         addresses = [host]
+    elif host.rsplit(".", 1)[-1] in _NEVER_IN_PUBLIC_DNS:
+        # No resolver will answer for these; asking would only spend the deadline.
+        raise _ReferralRefused(
+            f"{host} is a reserved name with no public address (add an override to reach it)"
+        )
     else:
         t0 = time.monotonic()
         try:
