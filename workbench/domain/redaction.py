@@ -17,6 +17,7 @@ _PLACEHOLDERS = re.compile(
     | domains\s+by\s+proxy | contact\s+privacy | perfect\s+privacy | privacyprotect
     | identity\s+protect | domain\s+protection\s+services | statutory\s+masking
     | please\s+query\s+the\s+rdds | hidden\s+upon\s+user\s+request | registration\s+private
+    | ^\s*private\s+person\s*$                # TCI (.ru, .su, .рф) for every private registrant
     | ^\s*(n/?a|none|null|private|hidden|unknown|-+|\*+|x+)\s*$
     """,
     re.IGNORECASE | re.VERBOSE,
