@@ -119,9 +119,10 @@ def previous_ok_snapshot(
 
 
 def diff_summaries(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """{field: {"before": ..., "after": ...}} for every field whose value changed."""
+    """{field: {"before": ..., "after": ...}} for every field both snapshots hold whose value
+    changed. A field only one of them holds was not asked in the other: no change."""
     changes = {}
-    for field in sorted(set(before) | set(after)):
+    for field in sorted(set(before) & set(after)):
         if before.get(field) != after.get(field):
             changes[field] = {"before": before.get(field), "after": after.get(field)}
     return changes

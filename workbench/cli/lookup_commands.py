@@ -1,0 +1,286 @@
+"""Commands that reach servers: lookup, evidence import, data refresh."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from workbench.cli.output import CommandResult, table
+from workbench.domain.errors import InvalidInput
+from workbench.domain.times import parse_when
+from workbench.lookups.rdap_bootstrap import default_bootstrap_dir, refresh_bootstrap
+from workbench.lookups.settings import LookupSettings, parse_server
+from workbench.services.imports import IMPORT_KINDS, import_recording
+from workbench.services.lookup_runs import (
+    LookupPlan,
+    Progress,
+    parse_queries,
+    run_lookups,
+    start_run,
+)
+
+
+def register(
+    subcommands: argparse._SubParsersAction, common: argparse.ArgumentParser, groups: dict
+) -> None:
+    p = subcommands.add_parser(
+        "lookup",
+        parents=[common],
+        help="WHOIS, RDAP and DNS lookups of domains or URLs",
+        description="Look up domains (or URLs: the registrable domain is used) and store "
+        "every response as evidence, linked into the case.",
+    )
+    p.add_argument("queries", nargs="*", metavar="DOMAIN_OR_URL")
+    p.add_argument("--case", type=int)
+    p.add_argument("--from-file", metavar="F", help="one domain per line; - for stdin")
+    p.add_argument(
+        "--resume",
+        type=int,
+        metavar="RUN_ID",
+        help="finish an interrupted run (its domains not yet stored)",
+    )
+    p.add_argument(
+        "--whois-server",
+        metavar="HOST:PORT",
+        help="ask this server instead of the registry the TLD map names",
+    )
+    p.add_argument(
+        "--whois-override",
+        action="append",
+        default=[],
+        metavar="NAME=HOST:PORT",
+        help="reach the server called NAME (in the map or a referral) at HOST:PORT",
+    )
+    p.add_argument("--rdap-url", metavar="URL", help="RDAP base URL instead of the bootstrap's")
+    p.add_argument("--rdap-ip-url", metavar="URL", help="RDAP base URL for addresses")
+    p.add_argument("--dns-server", metavar="HOST:PORT", help="resolver (default 1.1.1.1:53)")
+    p.add_argument("--no-whois", action="store_true")
+    p.add_argument("--no-rdap", action="store_true")
+    p.add_argument("--no-dns", action="store_true")
+    p.add_argument("--no-ip-rdap", action="store_true", help="skip RDAP of the addresses")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=15.0,
+        metavar="S",
+        help="overall deadline per lookup (default 15)",
+    )
+    p.add_argument("--concurrency", type=int, default=20, help="domains in flight (default 20)")
+    p.add_argument(
+        "--polite-interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="minimum gap between queries to one server (default 1)",
+    )
+    p.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="allow servers and referrals on private or loopback addresses",
+    )
+    p.add_argument("--offline", action="store_true", help="record every lookup as offline")
+    p.set_defaults(handler=lookup_command)
+
+    p = groups["evidence"].add_parser(
+        "import",
+        parents=[common],
+        help="import a recorded WHOIS, RDAP or DNS response",
+        description="Run a recorded response through the same parsers and linking as a "
+        "live lookup, marked as imported with its claimed capture time.",
+    )
+    p.add_argument("--case", type=int, required=True)
+    p.add_argument("--kind", required=True, help=", ".join(IMPORT_KINDS))
+    p.add_argument("--domain", help="the domain the response is about")
+    p.add_argument("--ip", help="the address (for --kind rdap_ip)")
+    p.add_argument("--captured-at", required=True, metavar="ISO")
+    p.add_argument("--source", help="the server it came from, if known")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="one response, or several making one lookup (registry, registrar)",
+    )
+    p.set_defaults(handler=evidence_import_command)
+
+    data = subcommands.add_parser("data", help="the data the app ships")
+    data_commands = data.add_subparsers(
+        dest="data_command", metavar="COMMAND", required=True, parser_class=type(data)
+    )
+    p = data_commands.add_parser(
+        "refresh", parents=[common], help="download the IANA RDAP bootstrap files (needs network)"
+    )
+    p.add_argument("--dest", type=Path, default=None, help="default: the bundled resources/rdap")
+    p.set_defaults(handler=data_refresh_command, needs_store=False)
+
+
+def settings_from_args(args) -> LookupSettings:
+    overrides = {}
+    for item in args.whois_override:
+        name, sep, address = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput("--whois-override", item, "must be NAME=HOST:PORT")
+        overrides[name.strip().lower().rstrip(".")] = parse_server(address, 43, "--whois-override")
+    if not 0 < args.timeout <= 600:
+        raise InvalidInput("--timeout", args.timeout, "must be between 0 and 600 seconds")
+    if not 1 <= args.concurrency <= 1000:
+        raise InvalidInput("--concurrency", args.concurrency, "must be 1-1000")
+    for name in ("rdap_url", "rdap_ip_url"):
+        url = getattr(args, name)
+        if url and not url.startswith(("http://", "https://")):
+            raise InvalidInput("--" + name.replace("_", "-"), url, "must be an http(s) URL")
+    return LookupSettings(
+        whois_server=parse_server(args.whois_server, 43, "--whois-server")
+        if args.whois_server
+        else None,
+        whois_overrides=overrides,
+        rdap_base_url=args.rdap_url,
+        rdap_ip_base_url=args.rdap_ip_url or args.rdap_url,
+        dns_server=parse_server(args.dns_server, 53, "--dns-server")
+        if args.dns_server
+        else LookupSettings().dns_server,
+        timeout_s=args.timeout,
+        dns_lifetime_s=min(args.timeout, LookupSettings().dns_lifetime_s),
+        concurrency=args.concurrency,
+        per_server_interval_s=max(0.0, args.polite_interval),
+        allow_private_addresses=args.allow_private_addresses,
+        offline=args.offline,
+    )
+
+
+def _read_lines(source: str) -> list[str]:
+    if source == "-":
+        return sys.stdin.read().splitlines()
+    try:
+        return Path(source).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InvalidInput("--from-file", source, "does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput("--from-file", source, f"cannot be read as text ({exc})") from None
+
+
+def lookup_command(args, db: Database) -> CommandResult:
+    settings = settings_from_args(args)
+    if args.resume is not None:
+        if args.queries or args.from_file:
+            raise InvalidInput("--resume", args.resume, "takes no domains: it finishes a run")
+        run_id = args.resume
+    else:
+        lines = list(args.queries) + (_read_lines(args.from_file) if args.from_file else [])
+        if not lines:
+            raise InvalidInput("domain", "", "give at least one DOMAIN_OR_URL or --from-file")
+        plan = LookupPlan(
+            whois=not args.no_whois,
+            rdap=not args.no_rdap,
+            dns=not args.no_dns,
+            ip_rdap=not args.no_ip_rdap,
+        )
+        run_id = start_run(db, parse_queries(lines), case_id=args.case, plan=plan)
+    reporter = None if getattr(args, "json", False) else _ProgressLine()
+    report = run_lookups(db, run_id, settings, on_progress=reporter)
+    if reporter:
+        reporter.finish()
+    rows = []
+    for result in report.results:
+        statuses = {}
+        for lookup in result["lookups"]:
+            if lookup["protocol"] == "rdap_ip":
+                continue
+            statuses[lookup["protocol"]] = lookup["status"] + (
+                f" ({lookup['reason']})" if lookup["status"] != "ok" and lookup["reason"] else ""
+            )
+        rows.append(
+            [
+                result["display"],
+                statuses.get("whois", "-"),
+                statuses.get("rdap", "-"),
+                statuses.get("dns", "-"),
+            ]
+        )
+    text = table(rows, ["DOMAIN", "WHOIS", "RDAP", "DNS"])
+    text += f"\nrun {report.run_id}: {report.done} of {report.total} domains stored"
+    if report.cancelled:
+        text += f" (interrupted: workbench lookup --resume {report.run_id})"
+    return CommandResult(report.as_dict(), text)
+
+
+class _ProgressLine:
+    """Progress on stderr for people: done/total, failures, rate, time left."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if now - self.last < (0.2 if self.tty else 2.0) and progress.done < progress.total:
+            return
+        self.last = now
+        eta = f", {progress.eta_s:.0f} s left" if progress.eta_s is not None else ""
+        line = (
+            f"{progress.done}/{progress.total} done, {progress.failed} with failures, "
+            f"{progress.rate:.1f}/s{eta}"
+        )
+        sys.stderr.write(("\r" + line + "   ") if self.tty else line + "\n")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def evidence_import_command(args, db: Database) -> CommandResult:
+    captured_at = parse_when(args.captured_at, "--captured-at")
+    subject = args.ip if args.kind == "rdap_ip" else args.domain
+    if not subject:
+        raise InvalidInput(
+            "--ip" if args.kind == "rdap_ip" else "--domain", "", "is required for this kind"
+        )
+    raws = []
+    for name in args.files:
+        try:
+            raws.append(sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes())
+        except FileNotFoundError:
+            raise InvalidInput("file", name, "does not exist") from None
+        except OSError as exc:
+            raise InvalidInput("file", name, f"cannot be read ({exc.strerror})") from None
+    recorded = import_recording(
+        db,
+        case_id=args.case,
+        kind=args.kind,
+        subject=subject,
+        raws=raws,
+        captured_at=captured_at,
+        source=args.source,
+        filenames=[Path(name).name for name in args.files],
+    )
+    data = recorded.as_dict()
+    return CommandResult(
+        data,
+        f"imported {args.kind} of {recorded.query}: {recorded.status}; "
+        f"evidence {recorded.evidence_ids}, "
+        f"{len(recorded.entity_ids)} entities, "
+        f"{len(recorded.link_ids)} links",
+    )
+
+
+def _fetch(url: str) -> bytes:
+    if not url.startswith("https://"):
+        raise InvalidInput("url", url, "bootstrap data is only fetched over https")
+    request = urllib.request.Request(url, headers={"User-Agent": "workbench data refresh"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return response.read(8 * 1024 * 1024 + 1)
+
+
+def data_refresh_command(args) -> CommandResult:
+    dest = args.dest or default_bootstrap_dir()
+    publications = refresh_bootstrap(dest, _fetch)
+    lines = [f"{name}: published {date}" for name, date in sorted(publications.items())]
+    return CommandResult(
+        {"rdap_bootstrap": publications, "dest": str(dest)},
+        "RDAP bootstrap refreshed in " + str(dest) + "\n" + "\n".join(lines),
+    )
