@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,16 +71,21 @@ def workbench_command(store: Path | None, args: tuple[str, ...]) -> list[str]:
     return command + [str(arg) for arg in args]
 
 
-@pytest.fixture
-def run_cli(tmp_path: Path, store_path: Path):
-    """Run the real `workbench` command: `run_cli("case", "new", "X", json=True)`.
+class CliRunner:
+    """Runs the real `workbench` command: `run_cli("case", "new", "X", json=True)`.
 
     `--store` points at the test's store unless `store=` says otherwise (None: no --store
     at all); `json=True` adds `--json` and parses stdout, failing the test unless it is
-    exactly one JSON document.
+    exactly one JSON document. `run_cli.many(...)` runs independent commands at once: each
+    start costs a fresh interpreter, and readers of one store may run side by side.
     """
 
-    def run(
+    def __init__(self, tmp_path: Path, store_path: Path):
+        self.tmp_path = tmp_path
+        self.store_path = store_path
+
+    def __call__(
+        self,
         *args: str,
         json: bool = False,
         store: Path | str | None = "default",
@@ -87,15 +93,15 @@ def run_cli(tmp_path: Path, store_path: Path):
         env: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> CliResult:
-        target = store_path if store == "default" else store
+        target = self.store_path if store == "default" else store
         if json:
             args = (*args, "--json")
         completed = subprocess.run(
             workbench_command(target, args),
             input=stdin,
             capture_output=True,
-            env={**cli_env(tmp_path), **(env or {})},
-            cwd=tmp_path,
+            env={**cli_env(self.tmp_path), **(env or {})},
+            cwd=self.tmp_path,
             timeout=timeout,
             check=False,
         )
@@ -108,7 +114,15 @@ def run_cli(tmp_path: Path, store_path: Path):
             result.data = _one_json_document(result)
         return result
 
-    return run
+    def many(self, *commands: tuple[str, ...], **options: Any) -> list[CliResult]:
+        """Run each argument tuple in `commands` concurrently; results in the same order."""
+        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+            return list(pool.map(lambda args: self(*args, **options), commands))
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path, store_path: Path) -> CliRunner:
+    return CliRunner(tmp_path, store_path)
 
 
 def _one_json_document(result: CliResult) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +19,38 @@ class CommandResult:
     exit_code: int = 0
 
 
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE
+
+
 def emit(result: CommandResult, as_json: bool) -> int:
-    if as_json:
-        json.dump(result.data, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
-    elif result.text:
-        print(result.text)
+    """Print the result; a terminal that cannot show a character, or a reader that went
+    away (`| head`), must not turn a finished command into a traceback."""
+    try:
+        if as_json:
+            text = json.dumps(result.data, ensure_ascii=False, indent=2, default=str)
+            if not _can_encode(text):
+                # Still one valid JSON document, with \uXXXX escapes for what cannot be shown.
+                text = json.dumps(result.data, ensure_ascii=True, indent=2, default=str)
+            sys.stdout.write(text + "\n")
+        elif result.text:
+            if not _can_encode(result.text):
+                sys.stdout.reconfigure(errors="backslashreplace")
+            print(result.text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the same error again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return result.exit_code
+
+
+def _can_encode(text: str) -> bool:
+    try:
+        text.encode(sys.stdout.encoding or "utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:
