@@ -17,17 +17,12 @@ from workbench.domain.errors import NotFound
 from workbench.domain.identity import identify
 from workbench.domain.kinds import EntityKind, parse_enum
 from workbench.domain.model import Entity
-from workbench.domain.normalise import name_key
-from workbench.domain.redaction import is_redacted
+from workbench.domain.pivot_values import pivot_values
 from workbench.domain.times import to_iso, utc_now
 from workbench.store import audit
 from workbench.store.cases import get_case, touch_case
 
 _COLUMNS = "id, kind, key, value, attrs, created_at, updated_at"
-
-# Attribute values that are worth a pivot: two storefronts quoting the same licence number
-# or naming the same operator are leads even before anyone links them.
-PIVOT_ATTRIBUTES = ("licence_number", "operator", "iana_id", "asn")
 
 
 def _attrs_json(attrs: dict[str, Any]) -> str:
@@ -130,15 +125,12 @@ def ensure_entity(
 
 
 def _index_values(db: Database, entity: Entity) -> None:
+    """Re-index the entity's pivot values (see domain.pivot_values)."""
     db.execute("DELETE FROM entity_values WHERE entity_id = ?", [entity.id])
-    for name in PIVOT_ATTRIBUTES:
-        value = entity.attrs.get(name)
-        if value is None or (isinstance(value, str) and is_redacted(value)):
-            continue
-        db.execute(
-            "INSERT OR IGNORE INTO entity_values (name, value, entity_id) VALUES (?, ?, ?)",
-            [name, name_key(str(value), name), entity.id],
-        )
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO entity_values (name, value, entity_id) VALUES (?, ?, ?)",
+        [(name, value, entity.id) for name, value in sorted(pivot_values(entity.attrs))],
+    )
 
 
 def add_to_case(db: Database, case_id: int, entity_id: int) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.domain.normalise import name_key
+from workbench.domain.pivot_values import common_wording
 from workbench.store.cases import get_case
 from workbench.store.entities import get_entities, get_entity
 from workbench.store.links import entity_links
@@ -120,7 +121,19 @@ def related_cases(db: Database, case_id: int) -> list[dict[str, Any]]:
             {"via": "entity", "entity": entities[entity_id].as_dict(), "cases_sharing": case_count}
         )
         weight[other_case] += 1.0 / max(1, case_count - 1)
+    # Many runs of shared licence wording are one shared clause: report each pair of
+    # entities once per value name, with the longest wording they share.
+    seen: set[tuple] = set()
     for other_case, mine, theirs, name, value in value_rows:
+        key = (other_case, name, mine, theirs, "" if name == "licence_wording" else value)
+        if key in seen:
+            continue
+        seen.add(key)
+        if name == "licence_wording":
+            value = common_wording(
+                entities[mine].attrs.get("licence_claim", ""),
+                entities[theirs].attrs.get("licence_claim", ""),
+            )
         shared[other_case].append(
             {
                 "via": "value",
