@@ -397,7 +397,7 @@ JSON_VALUES = st.recursive(
     lambda children: (
         st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
     ),
-    max_leaves=40,
+    max_leaves=25,
 )
 RDAP_KEYS = st.sampled_from(
     [
@@ -440,7 +440,7 @@ RDAP_LIKE = st.recursive(
     lambda children: (
         st.lists(children, max_size=6) | st.dictionaries(RDAP_KEYS, children, max_size=6)
     ),
-    max_leaves=60,
+    max_leaves=30,
 )
 PARSERS = (
     parse_rdap_domain,
@@ -451,7 +451,7 @@ PARSERS = (
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(JSON_VALUES | RDAP_LIKE)
 def test_any_json_gives_facts_or_an_rdap_parse_error_and_never_another_exception(value):
     data = json.dumps(value).encode()

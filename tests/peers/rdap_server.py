@@ -126,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self._send(404, _error_body(404, "Not Found"), RDAP_TYPE)
             return
-        self._send(200, body, RDAP_TYPE)
+        self._send(200, body, RDAP_TYPE, peer.extra_headers.get(key))
 
     def _send(
         self, code: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
@@ -239,6 +239,7 @@ class RdapPeer:
     ) -> None:
         self.tls = tls
         self._documents: dict[str, bytes] = {}
+        self.extra_headers: dict[str, dict[str, str]] = {}
         if fixtures:
             for path, name in FIXTURE_ROUTES.items():
                 self.add(path, fixture_bytes(name))
@@ -253,7 +254,15 @@ class RdapPeer:
         self._thread: threading.Thread | None = None
 
     # -- content ---------------------------------------------------------------------------
-    def add(self, path: str, document: bytes | str | dict) -> None:
+    def add(
+        self,
+        path: str,
+        document: bytes | str | dict,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Serve `document` at `path` (case-insensitive), with extra response headers."""
+        if headers:
+            self.extra_headers[path.lower()] = headers
         if isinstance(document, dict):
             document = json.dumps(document, indent=2)
         if isinstance(document, str):
