@@ -7,7 +7,6 @@ import argparse
 from sqlite_utils import Database
 
 from workbench.cli.output import CommandResult
-from workbench.services.demo import build_demo
 
 
 def register(
@@ -27,6 +26,8 @@ def register(
 
 
 def demo_command(args, db: Database) -> CommandResult:
+    from workbench.services.demo import build_demo  # the lookup parsers: only when needed
+
     result = build_demo(db, force=args.force)
     cases = result["cases"]
     return CommandResult(

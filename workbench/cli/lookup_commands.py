@@ -13,16 +13,11 @@ from sqlite_utils import Database
 from workbench.cli.output import CommandResult, table
 from workbench.domain.errors import InvalidInput
 from workbench.domain.times import parse_when
-from workbench.lookups.rdap_bootstrap import default_bootstrap_dir, refresh_bootstrap
 from workbench.lookups.settings import LookupSettings, parse_server
-from workbench.services.imports import IMPORT_KINDS, import_recording
-from workbench.services.lookup_runs import (
-    LookupPlan,
-    Progress,
-    parse_queries,
-    run_lookups,
-    start_run,
-)
+
+# The lookup machinery (aiohttp, dnspython, python-whois) is imported by the handlers, not
+# here, so that every other command starts without it.
+IMPORT_KINDS = ("whois", "rdap", "rdap_ip", "dns")
 
 
 def register(
@@ -164,6 +159,8 @@ def _read_lines(source: str) -> list[str]:
 
 
 def lookup_command(args, db: Database) -> CommandResult:
+    from workbench.services.lookup_runs import LookupPlan, parse_queries, run_lookups, start_run
+
     settings = settings_from_args(args)
     if args.resume is not None:
         if args.queries or args.from_file:
@@ -215,7 +212,7 @@ class _ProgressLine:
         self.last = 0.0
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, progress: Progress) -> None:
+    def __call__(self, progress) -> None:
         now = time.monotonic()
         if now - self.last < (0.2 if self.tty else 2.0) and progress.done < progress.total:
             return
@@ -234,6 +231,8 @@ class _ProgressLine:
 
 
 def evidence_import_command(args, db: Database) -> CommandResult:
+    from workbench.services.imports import import_recording
+
     captured_at = parse_when(args.captured_at, "--captured-at")
     subject = args.ip if args.kind == "rdap_ip" else args.domain
     if not subject:
@@ -277,6 +276,8 @@ def _fetch(url: str) -> bytes:
 
 
 def data_refresh_command(args) -> CommandResult:
+    from workbench.lookups.rdap_bootstrap import default_bootstrap_dir, refresh_bootstrap
+
     dest = args.dest or default_bootstrap_dir()
     publications = refresh_bootstrap(dest, _fetch)
     lines = [f"{name}: published {date}" for name, date in sorted(publications.items())]

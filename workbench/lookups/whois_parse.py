@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import phonenumbers
-from phonenumbers import geocoder
 from whois.parser import WhoisEntry, cast_date
 
 from workbench.domain.errors import InvalidInput, WorkbenchError
@@ -456,6 +455,9 @@ def _tci_contacts(lines: list[_Line], contacts: _Contacts) -> None:
 def _country_names() -> dict[str, str]:
     """Country names (English, German, French) -> ISO alpha-2, from phonenumbers' data, for
     registries that write "Austria" or "Österreich" rather than "AT"."""
+    # The geocoder's data takes a second to import: only when a name needs mapping.
+    from phonenumbers import geocoder
+
     names: dict[str, str] = {}
     for region in phonenumbers.SUPPORTED_REGIONS:
         number = phonenumbers.example_number(region)

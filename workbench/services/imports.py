@@ -38,7 +38,7 @@ from workbench.lookups.whois_parse import (
 from workbench.services.recording import RecordedLookup, record_lookup, subject_entity
 from workbench.store.database import writing
 
-IMPORT_KINDS = ("whois", "rdap", "rdap_ip", "dns")
+IMPORT_KINDS = ("whois", "rdap", "rdap_ip", "dns")  # also listed by cli.lookup_commands
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
 
 
