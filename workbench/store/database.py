@@ -101,7 +101,13 @@ def open_store(
                 conn.execute("PRAGMA journal_mode = WAL")
             # FULL: a commit survives power loss as well as a killed process.
             conn.execute("PRAGMA synchronous = FULL")
-            MIGRATIONS.apply(db)
+            if MIGRATIONS.pending(db):
+                # Two programs opening a new (or old) store at once must not both run the
+                # same step ("table cases already exists"): BEGIN IMMEDIATE lets one
+                # migrate while the others wait, then find nothing pending. The steps run
+                # in savepoints inside it (none may be `transactional=False`).
+                with writing(db):
+                    MIGRATIONS.apply(db)
         elif MIGRATIONS.pending(db):
             raise StoreError(
                 f"{path} was made by an older version and must be opened "
