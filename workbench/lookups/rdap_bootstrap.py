@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import workbench
 from workbench.domain.errors import WorkbenchError
 from workbench.domain.normalise import Hostname
+from workbench.resources import resources_dir
 
 IANA_BOOTSTRAP_BASE = "https://data.iana.org/rdap/"
 BOOTSTRAP_FILES = ("dns.json", "ipv4.json", "ipv6.json", "asn.json")
@@ -39,7 +39,7 @@ class BootstrapError(WorkbenchError):
 
 def default_bootstrap_dir() -> Path:
     """resources/rdap next to the installed `workbench` package."""
-    return Path(workbench.__file__).parent.parent / "resources" / "rdap"
+    return resources_dir() / "rdap"
 
 
 @dataclass(frozen=True)

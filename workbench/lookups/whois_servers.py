@@ -15,13 +15,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import workbench
 from workbench.domain.errors import InvalidInput, WorkbenchError
 from workbench.domain.normalise import Hostname
 from workbench.lookups.settings import LookupSettings, ServerAddress
+from workbench.resources import resources_dir
 
 WHOIS_PORT = 43
-SERVER_MAP_PATH = Path(workbench.__file__).resolve().parent.parent / "resources" / "whois"
+SERVER_MAP_PATH = resources_dir() / "whois"
 
 
 class WhoisDataMissing(WorkbenchError):
