@@ -358,6 +358,7 @@ def test_nesting_deep_enough_to_break_the_json_module_is_refused_cleanly():
         (b"\xff\xfe{}", "not UTF-8"),
         (b'{"objectClassName": "entity", "handle": "X"}', "'entity' object, not 'domain'"),
         (b'{"errorCode": 404, "title": "Not Found", "objectClassName": "x"}', "RDAP error 404"),
+        (b'{"errorCode": 403, "title": "Forbidden"}', "RDAP error 403: Forbidden"),
         (b'{"objectClassName": "domain"}', "no ldhName"),
         (b'{"n": ' + b"1" * 5000 + b"}", "not valid JSON"),
     ],

@@ -128,13 +128,13 @@ def _check_depth(doc: Any) -> None:
 
 def _expect_class(doc: dict[str, Any], *expected: str) -> None:
     found = doc.get("objectClassName")
-    if found is None:
+    if isinstance(found, str) and found.strip().lower() in expected:
         return
-    if not isinstance(found, str) or found.strip().lower() not in expected:
-        if isinstance(doc.get("errorCode"), int):
-            raise RdapParseError(
-                f"the server sent an RDAP error {doc['errorCode']}: {_text(doc.get('title'))}"
-            )
+    code = doc.get("errorCode")
+    if isinstance(code, int) and not isinstance(code, bool):
+        # Some servers answer HTTP 200 with an RDAP error object.
+        raise RdapParseError(f"the server sent an RDAP error {code}: {_text(doc.get('title'))}")
+    if found is not None:
         raise RdapParseError(f"the document is an {found!r} object, not {expected[0]!r}")
 
 
