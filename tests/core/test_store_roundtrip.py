@@ -14,6 +14,7 @@ from workbench.store.details import case_detail, entity_detail
 from workbench.store.entities import get_entity
 from workbench.store.events import get_event
 from workbench.store.evidence import add_evidence, get_evidence
+from workbench.store.verify import verify_store
 
 WHOIS_TEXT = (
     "Domain Name: SOUNDSBOX.TEST\r\n"
@@ -257,3 +258,23 @@ def test_a_failed_change_writes_nothing_not_even_to_the_audit_chain(store):
         raise RuntimeError("interrupted half way")
     assert store.execute("SELECT count(*) FROM audit").fetchone()[0] == before
     assert store.execute("SELECT count(*) FROM entities").fetchone()[0] == 0
+
+
+def test_evidence_and_entities_cited_from_another_case_join_the_citing_case(store):
+    soundsbox = casework.new_case(store, "Soundsbox")
+    allofmp3 = casework.new_case(store, "AllofMP3")
+    roms = casework.add_entity(store, soundsbox.id, "collecting_society", "ROMS")
+    shop = casework.add_entity(store, allofmp3.id, "storefront", "AllofMP3")
+    capture = casework.add_evidence_bytes(store, soundsbox.id, "page_capture", b"ROMS licence")
+    casework.add_link(
+        store, allofmp3.id, shop.id, "claims_licence_from", roms.id, evidence_ids=[capture.id]
+    )
+    visa = casework.add_entity(store, soundsbox.id, "payment_processor", "Visa")
+    casework.add_event(
+        store, allofmp3.id, "notice_sent", "IFPI wrote to Visa", entity_ids=[visa.id]
+    )
+    detail = case_detail(store, allofmp3.id)
+    # Every id the case's links and events cite is in the case itself.
+    assert [e["id"] for e in detail["evidence"]] == [capture.id]
+    assert {e["id"] for e in detail["entities"]} == {shop.id, roms.id, visa.id}
+    assert verify_store(store).ok

@@ -14,7 +14,7 @@ from workbench.domain.normalise import clean_text
 from workbench.domain.times import to_iso, utc_now
 from workbench.store import audit
 from workbench.store.cases import get_case, touch_case
-from workbench.store.entities import get_entity
+from workbench.store.entities import add_to_case, get_entity
 
 _COLUMNS = "id, case_id, at, kind, text, deadline, outcome, created_at"
 
@@ -63,6 +63,8 @@ def add_event(
         db.execute(
             "INSERT INTO event_entities (event_id, entity_id) VALUES (?, ?)", [event_id, entity_id]
         )
+        # An event names entities of its own case: one from another case joins this one.
+        add_to_case(db, case_id, entity_id)
     event = get_event(db, event_id)
     audit.record(db, "event.create", "event", event_id, event.as_dict())
     touch_case(db, case_id)

@@ -14,6 +14,7 @@ from workbench.domain.times import to_iso, utc_now
 from workbench.store import audit
 from workbench.store.cases import get_case, touch_case
 from workbench.store.entities import add_to_case, get_entity
+from workbench.store.evidence import attach_to_case
 
 _COLUMNS = "id, src_id, type, dst_id, label, confidence, created_at"
 
@@ -70,8 +71,8 @@ def ensure_link(
 ) -> Link:
     """The link `src --type--> dst`, created if new; adds the case and evidence to it.
 
-    Both ends join the case too: a link in a case whose ends are not in it would be
-    invisible in the case's views.
+    Both ends and the evidence join the case too: a link in a case whose ends or evidence
+    are not in it would be invisible in (or cite what is missing from) the case's views.
     """
     if isinstance(link_type, str) and not isinstance(link_type, LinkType):
         link_type, parsed_label = parse_link_type(link_type)
@@ -130,6 +131,8 @@ def ensure_link(
             touch_case(db, case_id)
         add_to_case(db, case_id, src_id)
         add_to_case(db, case_id, dst_id)
+        for evidence_id in evidence_ids:
+            attach_to_case(db, case_id, evidence_id)
     return get_link(db, link_id)
 
 
