@@ -1,28 +1,96 @@
-"""Start the desktop app on a store."""
+"""Start the desktop app on a store.
+
+Dark mode follows the system: when the platform reports a dark colour scheme (Qt 6.5+
+`QStyleHints.colorScheme`), the Fusion style gets a dark palette, and switching the system
+theme while the app runs switches it too. `WORKBENCH_THEME=dark|light` forces one (for
+screenshots and for desktops that report nothing).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from workbench import __version__
 from workbench.domain.errors import WorkbenchError
 from workbench.store.database import open_store
+from workbench.ui.icons import app_icon
 from workbench.ui.main_window import MainWindow
+
+THEME_ENV = "WORKBENCH_THEME"
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    window, base, text = QColor("#1f2329"), QColor("#16191d"), QColor("#e6e8eb")
+    roles = QPalette.ColorRole
+    palette.setColor(roles.Window, window)
+    palette.setColor(roles.WindowText, text)
+    palette.setColor(roles.Base, base)
+    palette.setColor(roles.AlternateBase, QColor("#1c2025"))
+    palette.setColor(roles.ToolTipBase, QColor("#2b3038"))
+    palette.setColor(roles.ToolTipText, text)
+    palette.setColor(roles.PlaceholderText, QColor("#8b929b"))
+    palette.setColor(roles.Text, text)
+    palette.setColor(roles.Button, QColor("#2a2f36"))
+    palette.setColor(roles.ButtonText, text)
+    palette.setColor(roles.BrightText, QColor("#ff6b6b"))
+    palette.setColor(roles.Highlight, QColor("#2f6fdb"))
+    palette.setColor(roles.HighlightedText, QColor("#ffffff"))
+    palette.setColor(roles.Link, QColor("#7fb0ff"))
+    palette.setColor(roles.Mid, QColor("#3a4048"))
+    palette.setColor(roles.Dark, QColor("#111316"))
+    palette.setColor(roles.Light, QColor("#3a4048"))
+    palette.setColor(roles.Shadow, QColor("#000000"))
+    disabled = QPalette.ColorGroup.Disabled
+    for role in (roles.Text, roles.WindowText, roles.ButtonText):
+        palette.setColor(disabled, role, QColor("#7b828b"))
+    return palette
+
+
+def wants_dark(app: QGuiApplication) -> bool:
+    forced = os.environ.get(THEME_ENV, "").strip().lower()
+    if forced in ("dark", "light"):
+        return forced == "dark"
+    return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion, with a dark palette when the system (or WORKBENCH_THEME) asks for one."""
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette() if wants_dark(app) else app.style().standardPalette())
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("workbench")
+    app.setOrganizationName("workbench")
+    app.setApplicationDisplayName("Rights-Investigation Workbench")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    apply_theme(app)
+    app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app))
+    return app
 
 
 def run_app(store_path: Path, argv: list[str] | None = None) -> int:
-    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
-    app.setApplicationName("workbench")
-    app.setApplicationDisplayName("Rights-Investigation Workbench")
-    app.setApplicationVersion(__version__)
+    logging.basicConfig(level=logging.WARNING)
+    app = make_application(argv)
     try:
         db = open_store(store_path)
     except WorkbenchError as exc:
-        QMessageBox.critical(None, "Cannot open the store", str(exc))
+        box = QMessageBox(QMessageBox.Icon.Critical, "Cannot open the store", str(exc))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.exec()
         return 2
-    window = MainWindow(db, store_path)
+    window = MainWindow(db, Path(store_path))
     window.show()
-    return app.exec()
+    code = app.exec()
+    db.close()
+    return code

@@ -1,0 +1,535 @@
+"""The link graph of a case: a QGraphicsView with an icon per entity kind, laid out by
+networkx (graph_layout), zoom (wheel, +/-), pan (drag the background), select to show
+details, drag nodes to arrange (the layout is saved per case), expand a node to bring in
+its neighbours from the whole store, and export as PNG or SVG.
+
+Built for thousands of nodes: each node paints from a cached pixmap per kind and is
+itself cached (DeviceCoordinateCache); zoomed out, nodes draw as discs without labels;
+the layout is computed once off the main thread, never per frame.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QLineF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGraphicsItem,
+    QGraphicsLineItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QHBoxLayout,
+    QStyle,
+    QStyleOptionGraphicsItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.services import ui_queries
+from workbench.ui import options
+from workbench.ui.graph_layout import layout_graph, place_around
+from workbench.ui.icons import action_icon, kind_name, kind_pixmap
+from workbench.ui.widgets import is_dark, plain_label, show_message
+
+ICON = 32.0
+LABEL_CHARS = 32
+KIND_COLOURS = {
+    "storefront": "#c2410c",
+    "domain": "#1d4ed8",
+    "person": "#7c3aed",
+    "organisation": "#6d28d9",
+    "registrar": "#0f766e",
+    "collecting_society": "#b91c1c",
+    "licence": "#a16207",
+    "payment_processor": "#047857",
+    "ip_address": "#0369a1",
+    "network": "#0e7490",
+    "nameserver": "#4338ca",
+    "email": "#be185d",
+    "phone": "#15803d",
+    "url": "#2563eb",
+    "host": "#475569",
+}
+
+
+def _elide(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
+class NodeItem(QGraphicsItem):
+    """An entity: its kind's icon and its name (drawn as plain text)."""
+
+    def __init__(self, entity_id: int, kind: str, value: str, in_case: bool, shared: bool):
+        super().__init__()
+        self.entity_id = entity_id
+        self.kind = kind
+        self.value = value
+        self.label = _elide(value)
+        self.in_case = in_case
+        self.shared = shared  # also in another case
+        self.expanded = False
+        self.edges: list[EdgeItem] = []
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+        )
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1)
+        self.setAcceptHoverEvents(False)
+        self.setToolTip(kind_name(kind))  # never the value: tooltips may render rich text
+        metrics = QFontMetricsF(_label_font())
+        width = max(ICON, metrics.horizontalAdvance(self.label) + 8)
+        self._rect = QRectF(-width / 2, -ICON / 2 - 4, width, ICON + 8 + metrics.height() + 2)
+        self._label_rect = QRectF(-width / 2, ICON / 2 + 2, width, metrics.height())
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addEllipse(QRectF(-ICON / 2 - 3, -ICON / 2 - 3, ICON + 6, ICON + 6))
+        path.addRect(self._label_rect)
+        return path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        detail = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        circle = QRectF(-ICON / 2, -ICON / 2, ICON, ICON)
+        if detail < 0.35:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(KIND_COLOURS.get(self.kind, "#64748b")))
+            painter.drawEllipse(circle)
+            if selected:
+                painter.setPen(QPen(QColor("#f59e0b"), 6))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawEllipse(circle.adjusted(-4, -4, 4, 4))
+            return
+        device = painter.device()
+        scale = (device.devicePixelRatioF() if device else 1.0) * detail
+        # A few resolutions only, so the per-kind pixmap cache stays small while zooming.
+        ratio = next((r for r in (1.0, 1.5, 2.0, 3.0) if r >= scale), 4.0)
+        painter.drawPixmap(circle.topLeft(), kind_pixmap(self.kind, int(ICON), ratio))
+        if not self.in_case:
+            painter.setPen(QPen(QColor("#94a3b8"), 1.5, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(circle.adjusted(-3, -3, 3, 3))
+        if self.shared:
+            painter.setPen(QPen(QColor("#ffffff"), 1))
+            painter.setBrush(QColor("#f59e0b"))
+            painter.drawEllipse(QRectF(ICON / 2 - 9, -ICON / 2 - 1, 10, 10))
+        if selected:
+            painter.setPen(QPen(QColor("#f59e0b"), 2.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(circle.adjusted(-4, -4, 4, 4))
+        if detail >= 0.55:
+            painter.setFont(_label_font())
+            painter.setPen(QColor("#e5e7eb") if is_dark() else QColor("#1f2937"))
+            painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.label)
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.adjust()
+        return super().itemChange(change, value)
+
+    def mouseReleaseEvent(self, event) -> None:
+        super().mouseReleaseEvent(event)
+        scene = self.scene()
+        if isinstance(scene, GraphScene):
+            scene.node_moved.emit()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        scene = self.scene()
+        if isinstance(scene, GraphScene):
+            scene.expand_requested.emit(self.entity_id)
+
+
+@cache
+def _label_font() -> QFont:
+    font = QFont()
+    font.setPointSizeF(8.5)
+    return font
+
+
+class EdgeItem(QGraphicsLineItem):
+    """A link between two nodes, coloured by whether it rests on evidence."""
+
+    def __init__(self, link: dict[str, Any], source: NodeItem, target: NodeItem):
+        super().__init__()
+        self.link_id = link["id"]
+        self.link_type = link["type"]
+        self.source = source
+        self.target = target
+        source.edges.append(self)
+        target.edges.append(self)
+        self.setZValue(0)
+        colour = QColor("#64748b")
+        colour.setAlpha(170)
+        pen = QPen(colour, 1.2)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+        self.setToolTip(link["type"].replace("_", " "))
+        self.adjust()
+
+    def adjust(self) -> None:
+        self.setLine(QLineF(self.source.pos(), self.target.pos()))
+
+
+class GraphScene(QGraphicsScene):
+    node_moved = Signal()
+    expand_requested = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.nodes: dict[int, NodeItem] = {}
+        self.edges: dict[int, EdgeItem] = {}
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+
+    def clear_graph(self) -> None:
+        self.clear()
+        self.nodes = {}
+        self.edges = {}
+
+    def add_graph(
+        self,
+        nodes: list[dict[str, Any]],
+        edges: list[dict[str, Any]],
+        positions: dict[int, tuple[float, float]],
+        *,
+        in_case: set[int],
+        shared: set[int],
+    ) -> int:
+        """Add the nodes and edges not shown yet; returns how many nodes were added."""
+        added = 0
+        for node in nodes:
+            if node["id"] in self.nodes:
+                continue
+            item = NodeItem(
+                node["id"], node["kind"], node["value"], node["id"] in in_case, node["id"] in shared
+            )
+            x, y = positions.get(node["id"], (0.0, 0.0))
+            item.setPos(x, y)
+            self.addItem(item)
+            self.nodes[node["id"]] = item
+            added += 1
+        for edge in edges:
+            if edge["id"] in self.edges:
+                continue
+            source, target = self.nodes.get(edge["src"]), self.nodes.get(edge["dst"])
+            if source is None or target is None:
+                continue
+            item = EdgeItem(edge, source, target)
+            self.addItem(item)
+            self.edges[edge["id"]] = item
+        return added
+
+    def positions(self, only: set[int] | None = None) -> dict[int, tuple[float, float]]:
+        return {
+            node_id: (item.pos().x(), item.pos().y())
+            for node_id, item in self.nodes.items()
+            if only is None or node_id in only
+        }
+
+    def selected_entity_ids(self) -> list[int]:
+        return [item.entity_id for item in self.selectedItems() if isinstance(item, NodeItem)]
+
+
+class GraphView(QGraphicsView):
+    def __init__(self, scene: GraphScene, parent=None):
+        super().__init__(scene, parent)
+        self.setObjectName("graph_view")
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def zoom(self, factor: float) -> None:
+        current = self.transform().m11()
+        target = max(0.05, min(6.0, current * factor))
+        self.scale(target / current, target / current)
+
+    def zoom_level(self) -> float:
+        return self.transform().m11()
+
+    def fit_all(self) -> None:
+        rect = self.scene().itemsBoundingRect()
+        if rect.isValid() and not rect.isEmpty():
+            self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+            if self.zoom_level() > 1.5:
+                self.zoom(1.5 / self.zoom_level())
+
+    def wheelEvent(self, event) -> None:
+        delta = event.angleDelta().y()
+        if delta:
+            self.zoom(1.0015**delta)
+        event.accept()
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom(1.25)
+        elif key == Qt.Key.Key_Minus:
+            self.zoom(0.8)
+        elif key == Qt.Key.Key_0:
+            self.fit_all()
+        else:
+            super().keyPressEvent(event)
+
+
+class GraphPanel(QWidget):
+    """The graph of one case with its toolbar."""
+
+    entity_selected = Signal(int)
+    loaded = Signal()
+
+    def __init__(self, window, case_id: int, parent=None):
+        super().__init__(parent)
+        self.window_ = window
+        self.case_id = case_id
+        self.case_entities: set[int] = set()
+        self.scene = GraphScene(self)
+        self.view = GraphView(self.scene)
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.scene.node_moved.connect(self._schedule_save)
+        self.scene.expand_requested.connect(self.expand)
+        self._save_timer = QTimer(self, singleShot=True, interval=600)
+        self._save_timer.timeout.connect(self.save_layout)
+        self.is_loaded = False
+        self.loading = False
+        self._generation = 0
+
+        self.status = plain_label("", object_name="graph_status")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+
+        def button(text: str, tip: str, slot, icon: str | None = None) -> QToolButton:
+            widget = QToolButton()
+            widget.setText(text)
+            widget.setToolTip(tip)
+            widget.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            if icon:
+                widget.setIcon(action_icon(icon))
+            widget.clicked.connect(slot)
+            bar.addWidget(widget)
+            return widget
+
+        button("Fit", "Show the whole graph (0)", self.view.fit_all)
+        button("Zoom in", "Zoom in (+, or the mouse wheel)", lambda: self.view.zoom(1.25))
+        button("Zoom out", "Zoom out (-)", lambda: self.view.zoom(0.8))
+        button(
+            "Expand",
+            "Bring in the selected entities' neighbours from the whole store "
+            "(or double-click a node)",
+            self.expand_selected,
+            "pivot",
+        )
+        button(
+            "Re-layout", "Forget the saved arrangement and lay the graph out again", self.relayout
+        )
+        button("PNG…", "Export the graph as a PNG picture", self.export_png_dialog, "export")
+        button("SVG…", "Export the graph as an SVG drawing", self.export_svg_dialog, "export")
+        bar.addStretch()
+        bar.addWidget(self.status)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        self._apply_palette()
+
+    def _apply_palette(self) -> None:
+        self.scene.setBackgroundBrush(QBrush(QColor("#111827") if is_dark() else QColor("#f8fafc")))
+
+    # -- loading -----------------------------------------------------------------------
+
+    def load(self, *, forget_layout: bool = False) -> None:
+        """Read the case's graph and lay it out off the main thread, then show it."""
+        self.loading = True
+        self._generation += 1
+        generation = self._generation
+        self.status.setText("Laying out…")
+        case_id = self.case_id
+        saved = {} if forget_layout else options.load_graph_layout(self.window_.store_path, case_id)
+
+        def read(db) -> dict[str, Any]:
+            graph = ui_queries.case_graph(db, case_id)
+            ids = [node["id"] for node in graph["nodes"]]
+            graph["shared"] = {
+                k for k, v in ui_queries.entity_cases_count(db, ids).items() if v > 1
+            }
+            graph["positions"] = layout_graph(
+                ids, [(e["src"], e["dst"]) for e in graph["edges"]], fixed=saved
+            )
+            return graph
+
+        self.window_.runner.read(read, lambda graph: self._show(generation, graph))
+
+    def _show(self, generation: int, graph: dict[str, Any]) -> None:
+        if generation != self._generation:
+            return
+        self.scene.clear_graph()
+        self.case_entities = {node["id"] for node in graph["nodes"]}
+        self.scene.add_graph(
+            graph["nodes"],
+            graph["edges"],
+            graph["positions"],
+            in_case=self.case_entities,
+            shared=graph["shared"],
+        )
+        self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-2000, -2000, 2000, 2000))
+        self._update_status()
+        self.view.fit_all()
+        self.is_loaded = True
+        self.loading = False
+        self.loaded.emit()
+
+    def _update_status(self) -> None:
+        self.status.setText(
+            f"{len(self.scene.nodes)} entities, {len(self.scene.edges)} links · "
+            "orange dot: also in another case · dashed: not in this case"
+        )
+
+    def relayout(self) -> None:
+        self.load(forget_layout=True)
+
+    # -- interaction -------------------------------------------------------------------
+
+    def _selection_changed(self) -> None:
+        selected = self.scene.selected_entity_ids()
+        if len(selected) == 1:
+            self.entity_selected.emit(selected[0])
+
+    def select_entity(self, entity_id: int) -> bool:
+        item = self.scene.nodes.get(entity_id)
+        if item is None:
+            return False
+        self.scene.clearSelection()
+        item.setSelected(True)
+        self.view.centerOn(item)
+        return True
+
+    def _schedule_save(self) -> None:
+        self._save_timer.start()
+
+    def save_layout(self) -> None:
+        options.save_graph_layout(
+            self.window_.store_path, self.case_id, self.scene.positions(self.case_entities)
+        )
+
+    def expand_selected(self) -> None:
+        for entity_id in self.scene.selected_entity_ids():
+            self.expand(entity_id)
+
+    def expand(self, entity_id: int) -> None:
+        """Bring in an entity's neighbours from the whole store, around it."""
+        node = self.scene.nodes.get(entity_id)
+        if node is None:
+            return
+        self.window_.runner.read(
+            lambda db: _neighbourhood_with_shared(db, entity_id),
+            lambda data: self._expanded(entity_id, data),
+        )
+
+    def _expanded(self, entity_id: int, data: dict[str, Any]) -> None:
+        node = self.scene.nodes.get(entity_id)
+        if node is None:
+            return
+        new = [n for n in data["nodes"] if n["id"] not in self.scene.nodes]
+        spots = place_around((node.pos().x(), node.pos().y()), len(new))
+        positions = {n["id"]: spot for n, spot in zip(new, spots, strict=True)}
+        added = self.scene.add_graph(
+            data["nodes"],
+            data["edges"],
+            positions,
+            in_case=self.case_entities,
+            shared=data["shared"],
+        )
+        node.expanded = True
+        self._update_status()
+        self.window_.statusBar().showMessage(
+            f"Expanded: {added} neighbour{'s' if added != 1 else ''} brought in", 4000
+        )
+
+    # -- export ------------------------------------------------------------------------
+
+    def _export_rect(self) -> QRectF:
+        return self.scene.itemsBoundingRect().adjusted(-30, -30, 30, 30)
+
+    def export_png(self, path: Path, scale: float = 2.0) -> Path:
+        rect = self._export_rect()
+        size = QSize(max(1, int(rect.width() * scale)), max(1, int(rect.height() * scale)))
+        # Very large graphs: cap the picture at 16k pixels a side.
+        factor = min(1.0, 16000 / max(size.width(), size.height()))
+        size = QSize(max(1, int(size.width() * factor)), max(1, int(size.height() * factor)))
+        image = QImage(size, QImage.Format.Format_ARGB32)
+        image.fill(self.scene.backgroundBrush().color())
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        self.scene.render(painter, QRectF(0, 0, size.width(), size.height()), rect)
+        painter.end()
+        if not image.save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        return path
+
+    def export_svg(self, path: Path) -> Path:
+        rect = self._export_rect()
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setSize(QSize(int(rect.width()), int(rect.height())))
+        generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        generator.setTitle("Link graph")
+        painter = QPainter(generator)
+        self.scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        painter.end()
+        return path
+
+    def _export_dialog(self, suffix: str, export) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            f"Export the graph as {suffix.upper()}",
+            f"case-{self.case_id}-graph.{suffix}",
+            f"{suffix.upper()} (*.{suffix})",
+        )
+        if not path:
+            return
+        try:
+            export(Path(path))
+        except OSError as exc:
+            show_message(self, "Export failed", str(exc), error=True)
+            return
+        self.window_.statusBar().showMessage(f"Graph exported to {path}", 5000)
+
+    def export_png_dialog(self) -> None:
+        self._export_dialog("png", self.export_png)
+
+    def export_svg_dialog(self) -> None:
+        self._export_dialog("svg", self.export_svg)
+
+
+def _neighbourhood_with_shared(db, entity_id: int) -> dict[str, Any]:
+    data = ui_queries.neighbourhood(db, entity_id)
+    ids = [node["id"] for node in data["nodes"]]
+    data["shared"] = {k for k, v in ui_queries.entity_cases_count(db, ids).items() if v > 1}
+    return data

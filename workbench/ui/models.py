@@ -1,0 +1,472 @@
+"""Qt table models over the store: cases, a case's entities (one kind or all), its
+timeline, its evidence, and the live status rows of a lookup run.
+
+The entity and timeline models fill lazily (canFetchMore/fetchMore, a page of rows at a
+time with keyset or offset queries), so a case of a hundred thousand entities opens as
+fast as one of ten. Every cell is plain text: views never interpret it as HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
+from sqlite_utils import Database
+
+from workbench.domain.model import Entity, Evidence
+from workbench.services import ui_queries
+from workbench.store.cases import list_cases
+from workbench.ui.icons import kind_icon, kind_name
+from workbench.ui.widgets import (
+    STATUS_NAMES,
+    human_size,
+    overdue_background,
+    short_time,
+    status_colour,
+    warning_colour,
+)
+
+DisplayRole = Qt.ItemDataRole.DisplayRole
+ROLE_ID = Qt.ItemDataRole.UserRole + 1  # the row's record id (case, entity, event...)
+ROLE_KIND = Qt.ItemDataRole.UserRole + 2
+ROLE_SORT = Qt.ItemDataRole.UserRole + 3
+_ROOT = QModelIndex()
+
+
+class _Table(QAbstractTableModel):
+    HEADERS: tuple[str, ...] = ()
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=DisplayRole):
+        if role == DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+
+# --- cases ----------------------------------------------------------------------------
+
+
+class CaseListModel(_Table):
+    """Every case with status, counts and last change (most recently changed first)."""
+
+    HEADERS = ("Case", "Status", "Investigator", "Entities", "Evidence", "Events", "Last change")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: list[dict] = []
+
+    def reload(self, db: Database, include_archived: bool = False) -> None:
+        self.beginResetModel()
+        self._rows = list_cases(db, include_archived=include_archived)
+        self.endResetModel()
+
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex, role=DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role in (DisplayRole, ROLE_SORT):
+            counts = row["counts"]
+            values = (
+                row["title"],
+                row["status"] + (" (archived)" if row["archived_at"] else ""),
+                row["investigator"] or "",
+                counts["entities"],
+                counts["evidence"],
+                counts["events"],
+                short_time(row["updated_at"]) if role == DisplayRole else row["updated_at"],
+            )
+            return values[column]
+        if role == ROLE_ID:
+            return row["id"]
+        if role == Qt.ItemDataRole.TextAlignmentRole and 3 <= column <= 5:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and row["archived_at"]:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        return None
+
+    def case_row(self, row: int) -> dict:
+        return self._rows[row]
+
+    def row_of(self, case_id: int) -> int | None:
+        for number, row in enumerate(self._rows):
+            if row["id"] == case_id:
+                return number
+        return None
+
+
+# --- entities -------------------------------------------------------------------------
+
+
+def attribute_summary(entity: Entity) -> str:
+    """The attributes of an entity in one line, for a table cell."""
+    parts = []
+    for name, value in sorted(entity.attrs.items()):
+        if name in ("licence_claim", "market_notes", "note"):
+            continue
+        if isinstance(value, list):
+            if value and isinstance(value[0], dict):  # prices
+                value = ", ".join(
+                    f"{v.get('amount')} {v.get('currency')}/{v.get('unit')}" for v in value
+                )
+            else:
+                value = ", ".join(str(v) for v in value)
+        text = str(value)
+        if len(text) > 60:
+            text = text[:57] + "…"
+        parts.append(f"{name.replace('_', ' ')}: {text}")
+    return "; ".join(parts)
+
+
+class EntityTableModel(_Table):
+    """A case's entities (of one kind, or all), filled a page at a time."""
+
+    HEADERS = ("Name", "Kind", "Details", "Updated")
+    PAGE = 200
+
+    def __init__(self, db: Database, case_id: int, kind: str | None = None, parent=None):
+        super().__init__(parent)
+        self.db = db
+        self.case_id = case_id
+        self.kind = kind
+        self._rows: list[Entity] = []
+        self._more = True
+        self._total = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.beginResetModel()
+        self._rows = []
+        self._more = True
+        self._total = ui_queries.count_case_entities(self.db, self.case_id, self.kind)
+        self.endResetModel()
+        if self.canFetchMore():
+            self.fetchMore()
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def canFetchMore(self, parent=_ROOT) -> bool:
+        return not parent.isValid() and self._more
+
+    def fetchMore(self, parent=_ROOT) -> None:
+        if parent.isValid() or not self._more:
+            return
+        after = self._rows[-1].id if self._rows else 0
+        page = ui_queries.entity_page(
+            self.db, self.case_id, self.kind, after_id=after, limit=self.PAGE
+        )
+        self._more = len(page) == self.PAGE
+        if page:
+            start = len(self._rows)
+            self.beginInsertRows(_ROOT, start, start + len(page) - 1)
+            self._rows.extend(page)
+            self.endInsertRows()
+
+    def fetch_all(self) -> None:
+        while self.canFetchMore():
+            self.fetchMore()
+
+    def refresh(self) -> None:
+        """Show what was added since: new entities are appended (keyset: ids above the
+        last loaded one); an entity changed or added out of id order resets the model."""
+        total = ui_queries.count_case_entities(self.db, self.case_id, self.kind)
+        if self._more:
+            # Not everything is loaded yet: new rows will come with the next pages.
+            self._total = total
+            return
+        after = self._rows[-1].id if self._rows else 0
+        page = ui_queries.entity_page(
+            self.db, self.case_id, self.kind, after_id=after, limit=self.PAGE
+        )
+        if len(self._rows) + len(page) != total:
+            self.reset()
+            return
+        self._total = total
+        self._more = len(page) == self.PAGE
+        if page:
+            start = len(self._rows)
+            self.beginInsertRows(_ROOT, start, start + len(page) - 1)
+            self._rows.extend(page)
+            self.endInsertRows()
+
+    def entity(self, row: int) -> Entity:
+        return self._rows[row]
+
+    def data(self, index: QModelIndex, role=DisplayRole):
+        if not index.isValid():
+            return None
+        entity = self._rows[index.row()]
+        column = index.column()
+        if role in (DisplayRole, ROLE_SORT):
+            if column == 0:
+                return entity.value
+            if column == 1:
+                return kind_name(entity.kind)
+            if column == 2:
+                return attribute_summary(entity)
+            return short_time(entity.updated_at) if role == DisplayRole else entity.updated_at
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return kind_icon(entity.kind)
+        if role == ROLE_ID:
+            return entity.id
+        if role == ROLE_KIND:
+            return entity.kind
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and column == 2
+            and (
+                entity.attrs.get("line_type") == "fax"
+                or entity.attrs.get("recognised_by_labels") == "no"
+            )
+        ):
+            return warning_colour()
+        return None
+
+
+# --- timeline -------------------------------------------------------------------------
+
+
+class TimelineModel(_Table):
+    """A case's events and lookups in time order, a page at a time; overdue deadlines
+    (passed, with no outcome recorded) are highlighted."""
+
+    HEADERS = ("When", "Kind", "What", "Deadline", "Outcome")
+    PAGE = 300
+
+    def __init__(self, db: Database, case_id: int, parent=None):
+        super().__init__(parent)
+        self.db = db
+        self.case_id = case_id
+        self.kinds: list[str] | None = None
+        self._rows: list[dict[str, Any]] = []
+        self._more = True
+        self.reset()
+
+    def set_kinds(self, kinds: list[str] | None) -> None:
+        self.kinds = kinds
+        self.reset()
+
+    def reset(self) -> None:
+        self.beginResetModel()
+        self._rows = []
+        self._more = True
+        self.endResetModel()
+        self.fetchMore()
+
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def canFetchMore(self, parent=_ROOT) -> bool:
+        return not parent.isValid() and self._more
+
+    def fetchMore(self, parent=_ROOT) -> None:
+        if parent.isValid() or not self._more:
+            return
+        page = ui_queries.timeline_page(
+            self.db, self.case_id, kinds=self.kinds, offset=len(self._rows), limit=self.PAGE
+        )
+        self._more = len(page) == self.PAGE
+        if page:
+            start = len(self._rows)
+            self.beginInsertRows(_ROOT, start, start + len(page) - 1)
+            self._rows.extend(page)
+            self.endInsertRows()
+
+    def row_data(self, row: int) -> dict[str, Any]:
+        return self._rows[row]
+
+    def data(self, index: QModelIndex, role=DisplayRole):
+        if not index.isValid():
+            return None
+        item = self._rows[index.row()]
+        column = index.column()
+        if role == DisplayRole:
+            if column == 0:
+                return short_time(item["at"])
+            if column == 1:
+                return item["kind"].replace("_", " ")
+            if column == 2:
+                return item["text"].replace("\n", " ")
+            if column == 3:
+                if not item["deadline"]:
+                    return ""
+                return short_time(item["deadline"]) + ("  OVERDUE" if item["overdue"] else "")
+            return item["outcome"] or ""
+        if role == Qt.ItemDataRole.BackgroundRole and item["overdue"]:
+            return overdue_background()
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if item["overdue"] and column == 3:
+                return warning_colour()
+            if item["source"] == "lookup" and column == 2:
+                status = item["text"].rsplit(": ", 1)[-1].split(" ")[0]
+                return status_colour(status) if status in STATUS_NAMES else None
+        if role == Qt.ItemDataRole.FontRole and item["overdue"] and column == 3:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == ROLE_ID:
+            return item["id"]
+        if role == ROLE_KIND:
+            return item["source"]
+        if role == Qt.ItemDataRole.ToolTipRole and item["overdue"] and column == 3:
+            return "The deadline has passed and no outcome is recorded"
+        return None
+
+    def row_of_event(self, event_id: int) -> int | None:
+        self_rows = self._rows
+        while True:
+            for number, row in enumerate(self_rows):
+                if row["source"] == "event" and row["id"] == event_id:
+                    return number
+            if not self.canFetchMore():
+                return None
+            self.fetchMore()
+
+
+# --- evidence -------------------------------------------------------------------------
+
+
+class EvidenceListModel(_Table):
+    HEADERS = ("Kind", "Query or file", "Source", "Captured", "Size", "SHA-256")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: list[Evidence] = []
+
+    def set_items(self, items: list[Evidence]) -> None:
+        self.beginResetModel()
+        self._rows = list(items)
+        self.endResetModel()
+
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def item(self, row: int) -> Evidence:
+        return self._rows[row]
+
+    def data(self, index: QModelIndex, role=DisplayRole):
+        if not index.isValid():
+            return None
+        item = self._rows[index.row()]
+        column = index.column()
+        if role in (DisplayRole, ROLE_SORT):
+            values = (
+                item.kind.replace("_", " "),
+                item.query or item.filename or f"#{item.id}",
+                item.source or "",
+                (short_time(item.captured_at) + (" (claimed)" if item.imported else ""))
+                if role == DisplayRole
+                else item.captured_at,
+                human_size(item.size) if role == DisplayRole else item.size,
+                item.sha256[:16] + "…" if role == DisplayRole else item.sha256,
+            )
+            return values[column]
+        if role == ROLE_ID:
+            return item.id
+        return None
+
+
+# --- lookup status rows ---------------------------------------------------------------
+
+PROTOCOLS = ("whois", "rdap", "dns", "rdap_ip")
+
+
+class LookupStatusModel(_Table):
+    """One row per domain (or address) of a lookup run, a column per protocol, filled
+    as the run stores each result."""
+
+    HEADERS = ("Domain or address", "WHOIS", "RDAP", "DNS", "RDAP (address)", "Reason")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: list[dict[str, Any]] = []
+        self._index: dict[int, int] = {}
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows = []
+        self._index = {}
+        self.endResetModel()
+
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def add_snapshots(self, snapshots: list[dict[str, Any]]) -> None:
+        new_rows: list[dict[str, Any]] = []
+        changed: set[int] = set()
+        for snapshot in snapshots:
+            position = self._index.get(snapshot["entity_id"])
+            if position is None:
+                row = {
+                    "entity_id": snapshot["entity_id"],
+                    "subject": snapshot["subject"],
+                    "kind": snapshot["kind"],
+                    "statuses": {},
+                    "reasons": {},
+                }
+                self._index[snapshot["entity_id"]] = len(self._rows) + len(new_rows)
+                new_rows.append(row)
+            else:
+                row = (
+                    self._rows[position]
+                    if position < len(self._rows)
+                    else new_rows[position - len(self._rows)]
+                )
+                if position < len(self._rows):
+                    changed.add(position)
+            row["statuses"][snapshot["protocol"]] = snapshot["status"]
+            if snapshot["reason"] and snapshot["status"] != "ok":
+                row["reasons"][snapshot["protocol"]] = snapshot["reason"]
+        if new_rows:
+            start = len(self._rows)
+            self.beginInsertRows(_ROOT, start, start + len(new_rows) - 1)
+            self._rows.extend(new_rows)
+            self.endInsertRows()
+        if changed:
+            self.dataChanged.emit(
+                self.index(min(changed), 0), self.index(max(changed), len(self.HEADERS) - 1)
+            )
+
+    def row_data(self, row: int) -> dict[str, Any]:
+        return self._rows[row]
+
+    def status_of(self, subject: str, protocol: str) -> str | None:
+        for row in self._rows:
+            if row["subject"] == subject:
+                return row["statuses"].get(protocol)
+        return None
+
+    def data(self, index: QModelIndex, role=DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        protocol = PROTOCOLS[column - 1] if 1 <= column <= 4 else None
+        if role == DisplayRole:
+            if column == 0:
+                return row["subject"]
+            if protocol:
+                status = row["statuses"].get(protocol)
+                return STATUS_NAMES.get(status, status) if status else ""
+            return "; ".join(f"{p.upper()}: {r}" for p, r in row["reasons"].items())
+        if role == Qt.ItemDataRole.ForegroundRole and protocol:
+            status = row["statuses"].get(protocol)
+            return status_colour(status) if status else None
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return kind_icon(row["kind"])
+        if role == ROLE_ID:
+            return row["entity_id"]
+        return None

@@ -1,0 +1,294 @@
+"""The one task runner of the app (Anki's taskman and QueryOp are the model).
+
+- `write(fn)`: `fn(db)` runs on the single writer thread, which owns its own connection;
+  every change the UI makes goes through it, one at a time, in order.
+- `read(fn)`: `fn(db)` runs on a reader thread with a read-only connection, for reads
+  that may be large (a case's graph, cross-case links, verifying evidence).
+- `start_lookups(...)`: a lookup run on its own thread with its own connection (the run's
+  writer), its network work on an asyncio loop in a further thread (lookup_runs does that).
+
+Results come back on the main thread: worker threads never touch a widget, they hand a
+closure to `_deliver`, a queued signal, and the main thread's event loop runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from workbench.domain.errors import WorkbenchError
+from workbench.domain.normalise import Hostname
+from workbench.lookups.settings import LookupSettings
+from workbench.services.lookup_runs import (
+    CancelToken,
+    LookupPlan,
+    Progress,
+    run_lookups,
+    start_run,
+)
+from workbench.services.ui_queries import run_snapshot_rows
+from workbench.store.database import open_store
+
+log = logging.getLogger(__name__)
+
+OnDone = Callable[[Any], None]
+OnError = Callable[[BaseException], None]
+
+
+class _DatabaseThread:
+    """A thread that owns one connection and runs `fn(db)` tasks from a queue in order."""
+
+    def __init__(self, store_path: Path, name: str, read_only: bool, post: Callable):
+        self.store_path = store_path
+        self.read_only = read_only
+        self._post = post
+        self._tasks: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable, on_done: OnDone | None, on_error: OnError) -> None:
+        self._tasks.put((fn, on_done, on_error))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._tasks.put(None)
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        db = None
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                break
+            fn, on_done, on_error = task
+            try:
+                if db is None:
+                    db = open_store(self.store_path, read_only=self.read_only)
+                result = fn(db)
+            except BaseException as exc:  # handed to the main thread, which shows it
+                self._post(lambda exc=exc, on_error=on_error: on_error(exc))
+            else:
+                if on_done is not None:
+                    self._post(lambda result=result, on_done=on_done: on_done(result))
+            finally:
+                self._post(None)  # one task fewer outstanding
+        if db is not None:
+            db.close()
+
+
+class TaskRunner(QObject):
+    """Runs store work off the main thread and delivers results back onto it."""
+
+    _deliver = Signal(object)
+    failed = Signal(str, str)  # title, message: a task without its own error handler failed
+    busy_changed = Signal(bool)
+
+    def __init__(self, store_path: Path, parent: QObject | None = None):
+        super().__init__(parent)
+        self.store_path = Path(store_path)
+        self._outstanding = 0
+        self._deliver.connect(self._run_on_main, Qt.ConnectionType.QueuedConnection)
+        self._writer = _DatabaseThread(self.store_path, "store-writer", False, self._post)
+        self._reader = _DatabaseThread(self.store_path, "store-reader", True, self._post)
+        self.lookup_job: LookupJob | None = None
+
+    # -- delivery ----------------------------------------------------------------------
+
+    def _post(self, closure: Callable[[], None] | None) -> None:
+        """Called from worker threads: run `closure` on the main thread."""
+        self._deliver.emit(closure)
+
+    def _run_on_main(self, closure: Callable[[], None] | None) -> None:
+        if closure is None:
+            self._outstanding -= 1
+            if self._outstanding == 0:
+                self.busy_changed.emit(False)
+            return
+        try:
+            closure()
+        except Exception:  # a bug in a result handler must not take the app down
+            log.exception("a task's result handler failed")
+            self.failed.emit("Internal error", "A result could not be shown; see the log.")
+
+    def _count(self) -> None:
+        self._outstanding += 1
+        if self._outstanding == 1:
+            self.busy_changed.emit(True)
+
+    @property
+    def busy(self) -> bool:
+        return self._outstanding > 0
+
+    def _error_handler(self, on_error: OnError | None, title: str) -> OnError:
+        def handle(exc: BaseException) -> None:
+            if on_error is not None:
+                on_error(exc)
+            elif isinstance(exc, WorkbenchError):
+                self.failed.emit(title, str(exc))
+            else:
+                log.error("task failed", exc_info=exc)
+                self.failed.emit(title, f"Internal error: {type(exc).__name__}: {exc}")
+
+        return handle
+
+    # -- tasks -------------------------------------------------------------------------
+
+    def write(
+        self,
+        fn: Callable[[Any], Any],
+        on_done: OnDone | None = None,
+        on_error: OnError | None = None,
+        title: str = "Could not save",
+    ) -> None:
+        """Run `fn(db)` on the writer thread; `on_done(result)` on the main thread."""
+        self._count()
+        self._writer.submit(fn, on_done, self._error_handler(on_error, title))
+
+    def read(
+        self,
+        fn: Callable[[Any], Any],
+        on_done: OnDone | None = None,
+        on_error: OnError | None = None,
+        title: str = "Could not read the store",
+    ) -> None:
+        """Run `fn(db)` on the reader thread; `on_done(result)` on the main thread."""
+        self._count()
+        self._reader.submit(fn, on_done, self._error_handler(on_error, title))
+
+    def start_lookups(
+        self,
+        domains: list[Hostname],
+        *,
+        case_id: int | None,
+        plan: LookupPlan,
+        settings: LookupSettings,
+    ) -> LookupJob:
+        """Start a lookup run; one at a time (the caller disables its actions meanwhile)."""
+        if self.lookup_job is not None and self.lookup_job.running:
+            raise WorkbenchError("a lookup run is already in progress: cancel it or wait")
+        job = LookupJob(self, domains, case_id, plan, settings)
+        self.lookup_job = job
+        job.start()
+        return job
+
+    def shutdown(self) -> None:
+        """Cancel a lookup run, finish queued writes, and close every connection."""
+        if self.lookup_job is not None:
+            self.lookup_job.cancel()
+            self.lookup_job.join(10.0)
+        self._writer.stop()
+        self._reader.stop()
+
+
+@dataclass
+class LookupProgress:
+    """A copy of a run's `Progress`, safe to hand to the main thread."""
+
+    total: int
+    done: int
+    failed: int
+    rate: float
+    eta_s: float | None
+    last_query: str | None
+
+    @classmethod
+    def of(cls, progress: Progress) -> LookupProgress:
+        return cls(
+            progress.total,
+            progress.done,
+            progress.failed,
+            progress.rate,
+            progress.eta_s,
+            progress.last_query,
+        )
+
+
+class LookupJob(QObject):
+    """One lookup run in a thread of its own. Signals arrive on the main thread."""
+
+    started = Signal(int)  # run id
+    progressed = Signal(object, list)  # LookupProgress, new snapshot rows
+    finished = Signal(object)  # RunReport
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        domains: list[Hostname],
+        case_id: int | None,
+        plan: LookupPlan,
+        settings: LookupSettings,
+    ):
+        super().__init__(runner)
+        self.runner = runner
+        self.domains = domains
+        self.case_id = case_id
+        self.plan = plan
+        self.settings = settings
+        self.token = CancelToken()
+        self.run_id: int | None = None
+        self.running = False
+        self.started_at = 0.0
+        self._last_snapshot = 0
+        self._thread = threading.Thread(target=self._run, name="lookup-job", daemon=True)
+
+    def start(self) -> None:
+        self.running = True
+        self.started_at = time.monotonic()
+        self.runner._count()
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _emit(self, signal_name: str, *args: Any) -> None:
+        self.runner._post(lambda: getattr(self, signal_name).emit(*args))
+
+    def _run(self) -> None:
+        db = None
+        outcome: tuple[str, Any] = ("failed", "the lookup run stopped unexpectedly")
+        try:
+            db = open_store(self.runner.store_path)
+            run_id = start_run(db, self.domains, case_id=self.case_id, plan=self.plan)
+            self.run_id = run_id
+            self._emit("started", run_id)
+
+            def on_progress(progress: Progress) -> None:
+                # On this thread, which owns `db`: read what the batch stored, so the main
+                # thread receives ready rows and never queries per batch.
+                rows = run_snapshot_rows(db, run_id, after_id=self._last_snapshot)
+                if rows:
+                    self._last_snapshot = rows[-1]["id"]
+                self._emit("progressed", LookupProgress.of(progress), rows)
+
+            report = run_lookups(
+                db, run_id, self.settings, on_progress=on_progress, cancel=self.token
+            )
+            outcome = ("finished", report)
+        except BaseException as exc:
+            if isinstance(exc, WorkbenchError):
+                outcome = ("failed", str(exc))
+            else:
+                log.error("lookup run failed", exc_info=exc)
+                outcome = ("failed", f"{type(exc).__name__}: {exc}")
+        finally:
+            if db is not None:
+                db.close()
+
+            def done() -> None:
+                self.running = False
+                getattr(self, outcome[0]).emit(outcome[1])
+
+            self.runner._post(done)
+            self.runner._post(None)
