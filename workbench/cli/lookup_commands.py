@@ -109,7 +109,12 @@ def register(
     p = data_commands.add_parser(
         "refresh", parents=[common], help="download the IANA RDAP bootstrap files (needs network)"
     )
-    p.add_argument("--dest", type=Path, default=None, help="default: the bundled resources/rdap")
+    p.add_argument(
+        "--dest",
+        type=Path,
+        default=None,
+        help="default: the user data folder, which lookups then prefer to the bundled copies",
+    )
     p.set_defaults(handler=data_refresh_command, needs_store=False)
 
 
@@ -276,9 +281,9 @@ def _fetch(url: str) -> bytes:
 
 
 def data_refresh_command(args) -> CommandResult:
-    from workbench.lookups.rdap_bootstrap import default_bootstrap_dir, refresh_bootstrap
+    from workbench.lookups.rdap_bootstrap import refresh_bootstrap, refreshed_bootstrap_dir
 
-    dest = args.dest or default_bootstrap_dir()
+    dest = args.dest or refreshed_bootstrap_dir()
     publications = refresh_bootstrap(dest, _fetch)
     lines = [f"{name}: published {date}" for name, date in sorted(publications.items())]
     return CommandResult(

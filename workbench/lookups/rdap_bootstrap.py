@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from workbench.domain.errors import WorkbenchError
 from workbench.domain.normalise import Hostname
 from workbench.resources import resources_dir
@@ -37,9 +39,23 @@ class BootstrapError(WorkbenchError):
     """The bundled or downloaded bootstrap files are missing or not usable."""
 
 
-def default_bootstrap_dir() -> Path:
-    """resources/rdap next to the installed `workbench` package."""
+def bundled_bootstrap_dir() -> Path:
+    """The copies shipped with the app (resources/rdap); never written to."""
     return resources_dir() / "rdap"
+
+
+def refreshed_bootstrap_dir() -> Path:
+    """Where `workbench data refresh` puts newer copies: the user's data folder, since the
+    app's own folder may be read-only once installed."""
+    return Path(platformdirs.user_data_dir("workbench", appauthor=False)) / "rdap"
+
+
+def default_bootstrap_dir() -> Path:
+    """The refreshed copies when a refresh has written all four, else the bundled ones."""
+    refreshed = refreshed_bootstrap_dir()
+    if all((refreshed / name).is_file() for name in BOOTSTRAP_FILES):
+        return refreshed
+    return bundled_bootstrap_dir()
 
 
 @dataclass(frozen=True)
