@@ -206,3 +206,45 @@ def test_evidence_inserted_behind_the_apps_back_is_named(recorded, store_path):
     assert report.problems == [
         f"evidence {cursor.lastrowid}: not in the audit chain (added behind the workbench's back)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("UPDATE entities SET value = 'Someone Else' WHERE id = 1", "entity 1: value"),
+        (
+            "UPDATE entities SET attrs = '{\"line_type\": \"voice\"}' WHERE kind = 'phone'",
+            "entity 2: attrs",
+        ),
+        ("UPDATE cases SET title = 'Nothing to see' WHERE id = 1", "case 1: title"),
+        ("UPDATE links SET dst_id = 1, src_id = 2", "link 1: src_id, dst_id"),
+        ("UPDATE events SET text = 'They replied.'", "event 1: text"),
+        (
+            "DELETE FROM link_cases; DELETE FROM link_evidence; DELETE FROM links",
+            "link 1: recorded",
+        ),
+    ],
+    ids=["entity-value", "entity-attrs", "case-title", "link-ends", "event-text", "link-deleted"],
+)
+def test_a_record_changed_or_deleted_behind_the_apps_back_is_named(
+    recorded, store_path, statement, named
+):
+    conn = sqlite3.connect(store_path, isolation_level=None)
+    conn.executescript(statement)
+    conn.close()
+    db = open_store(store_path)
+    try:
+        problems = verify_store(db).problems
+    finally:
+        db.close()
+    assert len(problems) == 1 and problems[0].startswith(named), problems
+
+
+def test_changes_made_through_the_workbench_replay_to_what_the_store_holds(store):
+    case = casework.new_case(store, "Soundsbox")
+    casework.update_case(store, case.id, title="Soundsbox.test", status="referred")
+    casework.add_entity(store, case.id, "phone", "+352.26480123", {"line_type": "voice"})
+    casework.add_entity(store, case.id, "phone", "+352 26480123", {"line_type": "fax"})
+    casework.add_entity(store, case.id, "phone", "+352 26480123", {"note": "a fax line"})
+    casework.archive_case(store, case.id)
+    assert verify_store(store).ok, verify_store(store).problems

@@ -4,7 +4,7 @@ the new record with its id, and what was entered is what comes back."""
 
 import subprocess
 
-from tests.conftest import cli_env, workbench_command
+from tests.conftest import cli_env, file_state, workbench_command
 
 SOUNDSBOX_CLAIM = (
     "authorized by the license # 49/ZM-07 of the Russian Multimedia and Internet Society (ROMS)"
@@ -69,7 +69,9 @@ def test_done_when_a_storefront_entered_on_the_command_line_comes_back_exactly(r
     assert all(lk["case_ids"] == [case_id] for lk in shown.data["links"])
 
 
-def test_every_command_prints_one_json_document_and_creating_ones_the_new_record(run_cli, tmp_path):
+def test_every_command_prints_one_json_document_and_creating_ones_the_new_record(
+    run_cli, tmp_path, store_path
+):
     def ok(*args, **options):
         result = run_cli(*args, json=True, **options)
         assert result.code == 0, result
@@ -136,7 +138,8 @@ def test_every_command_prints_one_json_document_and_creating_ones_the_new_record
         [org["id"]],
     )
 
-    # Readers run side by side (as the desktop app and a script would).
+    # Readers run side by side (as the desktop app and a script would) and write nothing.
+    before = file_state(store_path)
     results = run_cli.many(
         ("entity", "show", str(person["id"])),
         ("search", "Mamotin"),
@@ -148,6 +151,7 @@ def test_every_command_prints_one_json_document_and_creating_ones_the_new_record
         json=True,
     )
     assert all(r.code == 0 for r in results), "\n".join(map(str, results))
+    assert file_state(store_path) == before
     detail, found, nothing, pivot, related, verified, integrity = (r.data for r in results)
     assert [lk["other"]["value"] for lk in detail["links_out"]] == ["Mediaservices"]
     assert [e["id"] for e in detail["evidence"]] == [from_file["id"]]

@@ -84,6 +84,7 @@ def verify_store(db: Database) -> VerifyReport:
         report.problems.append(
             f"evidence {missing}: recorded in the audit chain but missing from the store"
         )
+    report.problems.extend(_changed_rows(db))
     for subject, table, action in _UNAUDITED:
         for (row_id,) in db.execute(
             f"SELECT id FROM {table} WHERE id NOT IN "
@@ -94,3 +95,60 @@ def verify_store(db: Database) -> VerifyReport:
                 f"{subject} {row_id}: not in the audit chain (added behind the workbench's back)"
             )
     return report
+
+
+# The columns of each kind of record whose every value the audit chain holds: what the
+# create step recorded, plus what later update steps changed.
+_REPLAYED = {
+    "case": ("cases", ("title", "status", "investigator", "summary")),
+    "entity": ("entities", ("kind", "key", "value", "attrs")),
+    "link": ("links", ("src_id", "type", "dst_id", "label", "confidence")),
+    "event": ("events", ("case_id", "at", "kind", "text", "deadline", "outcome")),
+}
+
+
+def _changed_rows(db: Database) -> list[str]:
+    """Rows whose values differ from what the audit chain says they hold, or that the
+    chain saw created and that are gone: a case title, an entity's value or attributes,
+    a link's ends, an event's text changed or deleted behind the workbench's back."""
+    expected: dict[tuple[str, int], dict] = {}
+    for action, subject_id, payload in db.execute(
+        "SELECT action, subject_id, payload FROM audit ORDER BY id"
+    ):
+        subject, _, verb = action.partition(".")
+        if subject not in _REPLAYED:
+            continue
+        data = json.loads(payload)
+        columns = _REPLAYED[subject][1]
+        if verb == "create":
+            expected[(subject, subject_id)] = {c: data.get(c) for c in columns}
+        elif (subject, subject_id) in expected and verb == "update":
+            recorded = expected[(subject, subject_id)]
+            if subject == "entity":
+                recorded["attrs"] = {**(recorded["attrs"] or {}), **data.get("attrs", {})}
+            else:
+                recorded.update({c: data[c] for c in columns if c in data})
+    problems = []
+    for subject, (table, columns) in _REPLAYED.items():
+        stored = {
+            row[0]: dict(zip(columns, row[1:], strict=True))
+            for row in db.execute(f"SELECT id, {', '.join(columns)} FROM {table}")
+        }
+        for (kind, row_id), recorded in sorted(expected.items()):
+            if kind != subject:
+                continue
+            row = stored.get(row_id)
+            if row is None:
+                problems.append(
+                    f"{subject} {row_id}: recorded in the audit chain but missing from the store"
+                )
+                continue
+            if subject == "entity":
+                row["attrs"] = json.loads(row["attrs"])
+            changed = [c for c in columns if row[c] != recorded[c]]
+            if changed:
+                problems.append(
+                    f"{subject} {row_id}: {', '.join(changed)} differ from the audit chain "
+                    "(changed behind the workbench's back)"
+                )
+    return problems
