@@ -162,3 +162,12 @@ def test_a_placeholder_is_refused_before_anything_is_written(store):
     with pytest.raises(InvalidInput):
         casework.add_entity(store, case.id, "email", "not-an-address")
     assert store.execute("SELECT count(*) FROM entities").fetchone()[0] == before
+
+
+def test_a_national_phone_number_is_read_with_the_country_typed_in_any_case(store):
+    case = casework.new_case(store, "Soundsbox")
+    national = casework.add_entity(store, case.id, "phone", "26 48 01 23", {"country": "lu"})
+    assert (national.key, national.attrs["country"]) == ("+35226480123", "LU")
+    with pytest.raises(InvalidInput) as caught:
+        casework.add_entity(store, case.id, "phone", "26 48 01 23", {"country": "Luxembourg"})
+    assert caught.value.field == "country"

@@ -98,7 +98,8 @@ SCHEMA: dict[EntityKind, dict[str, _Validator]] = {
         "full_name": _text,
     },
     EntityKind.LICENCE: {"issuer": _text},
-    EntityKind.PHONE: {"line_type": _enum(LineType)},
+    # `country` lets a national number (26 48 01 23) be read as E.164.
+    EntityKind.PHONE: {"line_type": _enum(LineType), "country": _country},
     EntityKind.PERSON: {"country": _country, "city": _text, "address": _text},
     EntityKind.ORGANISATION: {"country": _country, "city": _text, "address": _text},
     EntityKind.REGISTRAR: {"iana_id": _text, "country": _country, "city": _text, "url": _text},

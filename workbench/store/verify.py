@@ -2,7 +2,8 @@
 
 Checks that every evidence item still hashes to its SHA-256, that the SHA-256 is the one
 the audit chain recorded when the item was stored, that the audit chain itself is intact,
-and that no case, entity, link, event or evidence row exists that the chain never saw.
+that every case, entity, link and event still holds what the chain says it does, and that
+no case, entity, link, event or evidence row exists that the chain never saw.
 """
 
 from __future__ import annotations
