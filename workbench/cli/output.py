@@ -33,7 +33,7 @@ def emit(result: CommandResult, as_json: bool) -> int:
                 text = json.dumps(result.data, ensure_ascii=True, indent=2, default=str)
             sys.stdout.write(text + "\n")
         elif result.text:
-            if not _can_encode(result.text):
+            if not _can_encode(result.text) and hasattr(sys.stdout, "reconfigure"):
                 sys.stdout.reconfigure(errors="backslashreplace")
             print(result.text)
         sys.stdout.flush()
