@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.open_viewers: list = []
         self.dialogs: list[QWidget] = []
         self.lookup_job: LookupJob | None = None
+        self.closed = False
         self.export_pdf = optional_function("workbench.export.pdf", "export_pdf")
         self.open_bundle = optional_function("workbench.export.bundle", "open_bundle_read_only")
         self.setWindowIcon(app_icon())
@@ -238,7 +239,7 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._make_toolbar()
         self._make_status_bar()
-        self.undo_stack.indexChanged.connect(lambda _i: self._update_actions())
+        self.undo_stack.indexChanged.connect(self._undo_index_changed)
         self._update_title()
         self.cases_page.refresh()
         self._update_actions()
@@ -503,7 +504,12 @@ class MainWindow(QMainWindow):
             return self.cases_page.selected_case_id()
         return None
 
+    def _undo_index_changed(self, _index: int) -> None:
+        self._update_actions()
+
     def _update_actions(self) -> None:
+        if self.closed:
+            return
         workspace = self.current_workspace()
         in_case = workspace is not None
         case_id = self.target_case_id()
@@ -1122,12 +1128,20 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Save the window's state and layouts, stop lookups and worker threads. Safe to
+        call twice; the caller closes the main-thread connection afterwards."""
+        if self.closed:
+            return
         self.save_window_state()
         for workspace in self.workspaces.values():
             if workspace.graph.is_loaded:
                 workspace.graph.save_layout()
+        self.closed = True
         self.runner.shutdown()
-        super().closeEvent(event)
 
     def changeEvent(self, event) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QSizePolicy,
+    QStackedWidget,
+    QTabWidget,
     QWidget,
 )
 
@@ -74,16 +76,22 @@ def show_message(
     *,
     error: bool = False,
     details: str | None = None,
-) -> None:
-    """A message box whose text is shown literally (it may quote input or server data)."""
+) -> QMessageBox:
+    """A message box whose text is shown literally (it may quote input or server data).
+
+    Window-modal but not blocking (`open`, not `exec`): a lookup run reporting while the
+    box is up keeps being shown."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning if error else QMessageBox.Icon.Information)
     box.setWindowTitle(title)
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(text)
+    box.setObjectName("message_box")
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     if details:
         box.setDetailedText(details)
-    box.exec()
+    box.open()
+    return box
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -203,6 +211,7 @@ class FieldErrors:
         label.setVisible(True)
         widget.setProperty("invalid", True)
         widget.setStyleSheet(f"border: 1px solid {warning_colour().name()};")
+        _bring_to_front(widget)
         widget.setFocus()
         return name
 
@@ -212,6 +221,16 @@ class FieldErrors:
 
     def label(self, name: str) -> QLabel:
         return self._fields[name][1]
+
+
+def _bring_to_front(widget: QWidget) -> None:
+    """Make the tab holding `widget` current, so its error is seen (settings dialog)."""
+    child, parent = widget, widget.parentWidget()
+    while parent is not None:
+        tabs = parent.parentWidget()
+        if isinstance(parent, QStackedWidget) and isinstance(tabs, QTabWidget):
+            tabs.setCurrentWidget(child)
+        child, parent = parent, parent.parentWidget()
 
 
 def _shown(value: object) -> str:
