@@ -1,0 +1,307 @@
+"""Exploring a case and the store from the window: the cross-case panel, the detail pane,
+pivots, search, the evidence viewer, the link graph and the lazily filled tables.
+
+Most tests open the scenario's demo store: AllofMP3 and Soundsbox, sharing ROMS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QLabel
+
+from tests.ui.conftest import idle, new_case_in
+from workbench.services import casework
+from workbench.services.imports import import_recording
+from workbench.store.database import open_store, writing
+from workbench.store.entities import ensure_entity, find_entity
+from workbench.ui import options
+from workbench.ui.workspace import VIEW_GRAPH
+
+HOSTILE = "<img src=x onerror=alert(1)><b>bold</b>"
+
+
+def _entity_id(window, kind: str, value: str) -> int:
+    entity = find_entity(window.db, kind, value)
+    assert entity is not None, f"{kind} {value} is not in the store"
+    return entity.id
+
+
+def test_opening_soundsbox_shows_allofmp3_through_roms_without_asking(qtbot, demo_window):
+    window = demo_window
+    workspace = window.open_case(window.demo["Soundsbox"])
+    related = workspace.related
+    qtbot.waitUntil(lambda: related.tree.topLevelItemCount() > 0, timeout=5000)
+    rows = related.shared_texts()
+    assert ("AllofMP3", "ROMS", "Collecting society") in rows
+    assert "AllofMP3" in related.summary.text()
+    # Activating the other case opens it as a tab.
+    top = related.tree.topLevelItem(0)
+    related.tree.itemActivated.emit(top, 0)
+    assert window.current_workspace().case_id == window.demo["AllofMP3"]
+
+
+def test_the_detail_pane_shows_attributes_links_with_evidence_and_cases(qtbot, demo_window):
+    window = demo_window
+    workspace = window.open_case(window.demo["Soundsbox"])
+    domain_id = _entity_id(window, "domain", "soundsbox.test")
+    workspace.show_entity(domain_id)
+    pane = workspace.detail
+    qtbot.waitUntil(lambda: pane.title.text() == "soundsbox.test", timeout=5000)
+    rows = pane.item_texts()
+    assert ("registered via", "Vienna Domains GmbH") in rows
+    evidence_rows = [text for label, text in rows if label == "evidence"]
+    assert any(" whois " in text and "…" in text for text in evidence_rows)
+    assert any(label == "open" and text == "Soundsbox" for label, text in rows)
+    assert pane.lookup_button.isEnabled()
+    assert pane.title.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_a_redacted_registrant_field_is_shown_as_redacted(qtbot, window, store_path):
+    case_id = new_case_in(store_path, "Redacted")
+    text = (
+        b"Domain Name: HIDDEN.TEST\r\nRegistrar: Example Registrar LLC\r\n"
+        b"Registrant Name: REDACTED FOR PRIVACY\r\nRegistrant Email: Please query the RDDS\r\n"
+        b"Name Server: NS1.HIDDEN.TEST\r\n"
+    )
+    db = open_store(store_path)
+    try:
+        import_recording(
+            db,
+            case_id=case_id,
+            kind="whois",
+            subject="hidden.test",
+            raws=[text],
+            captured_at=datetime(2026, 1, 5, tzinfo=UTC),
+            source="whois.example.test",
+        )
+    finally:
+        db.close()
+    workspace = window.open_case(case_id)
+    workspace.show_entity(_entity_id(window, "domain", "hidden.test"))
+    qtbot.waitUntil(lambda: workspace.detail.title.text() == "hidden.test", timeout=5000)
+    rows = workspace.detail.item_texts()
+    redacted = [(f, t) for f, t in rows if t.startswith("[REDACTED]")]
+    assert redacted, rows
+    assert all("WHOIS" in t for _, t in redacted)
+    assert not any(t == "REDACTED FOR PRIVACY" for _, t in rows)
+
+
+def test_pivot_on_roms_lists_both_storefronts_and_both_cases(qtbot, demo_window):
+    window = demo_window
+    window.open_case(window.demo["Soundsbox"])
+    dialog = window.pivot(_entity_id(window, "collecting_society", "ROMS"))
+    qtbot.waitUntil(lambda: dialog.data is not None, timeout=5000)
+    texts = dialog.texts()
+    assert ("Cases (2)", "") in texts
+    assert ("AllofMP3", "closed") in texts and ("Soundsbox", "open") in texts
+    linked = [name for name, how in texts if how.startswith("← claims licence from")]
+    assert set(linked) >= {"AllofMP3", "Soundsbox"}
+    dialog.close()
+
+
+def test_search_groups_results_by_kind_and_opens_what_is_chosen(qtbot, demo_window):
+    window = demo_window
+    dialog = window.search("ROMS")
+    qtbot.waitUntil(lambda: bool(dialog.results), timeout=5000)
+    groups = dialog.group_texts()
+    assert any(g.startswith("Entities (") for g in groups)
+    entity_group = dialog.tree.topLevelItem(0)
+    kinds = [entity_group.child(i).text(0) for i in range(entity_group.childCount())]
+    assert any(k.startswith("Collecting societies (") for k in kinds)
+    society = next(
+        entity_group.child(i)
+        for i in range(entity_group.childCount())
+        if entity_group.child(i).text(0).startswith("Collecting societies")
+    )
+    dialog.tree.itemActivated.emit(society.child(0), 0)
+    workspace = window.current_workspace()
+    assert workspace is not None
+    qtbot.waitUntil(lambda: workspace.detail.title.text() == "ROMS", timeout=5000)
+
+
+def test_search_opens_evidence_and_events(qtbot, demo_window):
+    window = demo_window
+    dialog = window.search("Kresker")
+    qtbot.waitUntil(lambda: bool(dialog.results), timeout=5000)
+    evidence = next(r for r in dialog.results if r["type"] == "evidence")
+    dialog.open_evidence.emit(evidence["id"])
+    assert window.open_viewers and window.open_viewers[-1].evidence_id == evidence["id"]
+    events = window.search("Visa")
+    qtbot.waitUntil(lambda: bool(events.results), timeout=5000)
+    event = next(r for r in events.results if r["type"] == "event")
+    events.open_event.emit(event["id"])
+    workspace = window.current_workspace()
+    table = workspace.timeline.table
+    assert (
+        table.selectionModel().selectedRows()[0].data(Qt.ItemDataRole.UserRole + 1) == event["id"]
+    )
+
+
+def test_the_evidence_viewer_shows_raw_text_hash_and_verifies(qtbot, demo_window):
+    window = demo_window
+    row = window.db.execute(
+        "SELECT id, sha256, content FROM evidence WHERE kind = 'whois' ORDER BY id LIMIT 1"
+    ).fetchone()
+    viewer = window.open_evidence(row[0])
+    assert viewer.fields["sha256"].text() == row[1]
+    assert viewer.raw.toPlainText().startswith(row[2].decode("utf-8", "replace")[:200])
+    assert viewer.raw.isReadOnly()
+    assert viewer.raw.font().fixedPitch() or viewer.raw.font().styleHint() != 0
+    viewer.verify_button.click()
+    qtbot.waitUntil(lambda: viewer.verify_result.text().startswith("Verified"), timeout=5000)
+    viewer.close()
+
+
+def test_two_lookups_of_a_domain_show_a_readable_difference(qtbot, window, store_path):
+    case_id = new_case_in(store_path, "History")
+    db = open_store(store_path)
+    before = "Domain Name: MOVED.TEST\r\nRegistrar: First Registrar\r\nName Server: NS1.A.TEST\r\n"
+    after = "Domain Name: MOVED.TEST\r\nRegistrar: Second Registrar\r\nName Server: NS1.A.TEST\r\n"
+    try:
+        for day, text in ((1, before), (20, after)):
+            recorded = import_recording(
+                db,
+                case_id=case_id,
+                kind="whois",
+                subject="moved.test",
+                raws=[text.encode()],
+                captured_at=datetime(2026, 3, day, tzinfo=UTC),
+                source="whois.example.test",
+            )
+    finally:
+        db.close()
+    viewer = window.open_evidence(recorded.evidence_ids[0])
+    history = viewer.history
+    assert history is not None and history.before.count() == 2
+    diff = history.diff.toPlainText()
+    assert "-Registrar: First Registrar" in diff
+    assert "+Registrar: Second Registrar" in diff
+    assert " Name Server: NS1.A.TEST" in diff
+    # The change also became a timeline event.
+    workspace = window.open_case(case_id)
+    texts = [
+        workspace.timeline.model.row_data(r)["text"]
+        for r in range(workspace.timeline.model.rowCount())
+    ]
+    assert any("changed since the last lookup" in t for t in texts)
+
+
+def test_html_from_the_network_is_shown_literally_everywhere(qtbot, window, store_path):
+    case_id = new_case_in(store_path, "Hostile")
+    db = open_store(store_path)
+    try:
+        entity = casework.add_entity(db, case_id, "organisation", HOSTILE, {"note": HOSTILE})
+        casework.add_evidence_bytes(db, case_id, "page_capture", HOSTILE.encode(), source=HOSTILE)
+    finally:
+        db.close()
+    workspace = window.open_case(case_id)
+    workspace.show_entity(entity.id)
+    pane = workspace.detail
+    qtbot.waitUntil(lambda: pane.title.text() == HOSTILE, timeout=5000)
+    assert pane.title.textFormat() == Qt.TextFormat.PlainText
+    assert ("note", HOSTILE) in pane.item_texts()
+    assert workspace.entities.model.index(0, 0).data() == HOSTILE
+    evidence_id = window.db.execute("SELECT id FROM evidence").fetchone()[0]
+    viewer = window.open_evidence(evidence_id)
+    assert viewer.raw.toPlainText() == HOSTILE
+    assert viewer.fields["server"].text() == HOSTILE
+    assert viewer.fields["server"].textFormat() == Qt.TextFormat.PlainText
+    workspace.show_view(VIEW_GRAPH)
+    qtbot.waitUntil(lambda: workspace.graph.is_loaded, timeout=5000)
+    node = workspace.graph.scene.nodes[entity.id]
+    assert node.value == HOSTILE and HOSTILE not in node.toolTip()
+    # Every label anywhere in the window or its dialogs that holds the text is plain.
+    for top in (window, viewer):
+        for label in top.findChildren(QLabel):
+            if "onerror" in label.text():
+                assert label.textFormat() == Qt.TextFormat.PlainText, label.objectName()
+
+
+def test_the_graph_shows_the_case_selects_expands_and_exports(qtbot, demo_window, tmp_path):
+    window = demo_window
+    workspace = window.open_case(window.demo["Soundsbox"])
+    workspace.show_view(VIEW_GRAPH)
+    graph = workspace.graph
+    qtbot.waitUntil(lambda: graph.is_loaded, timeout=10_000)
+    case_count = window.db.execute(
+        "SELECT count(*) FROM case_entities WHERE case_id = ?", [window.demo["Soundsbox"]]
+    ).fetchone()[0]
+    assert len(graph.scene.nodes) == case_count
+    roms = _entity_id(window, "collecting_society", "ROMS")
+    assert graph.scene.nodes[roms].shared, "ROMS is also in AllofMP3"
+    assert graph.select_entity(roms)
+    qtbot.waitUntil(lambda: workspace.detail.title.text() == "ROMS", timeout=5000)
+    # Expanding ROMS brings in the AllofMP3 storefront from the other case.
+    graph.expand(roms)
+    allofmp3 = _entity_id(window, "storefront", "AllofMP3")
+    qtbot.waitUntil(lambda: allofmp3 in graph.scene.nodes, timeout=5000)
+    assert not graph.scene.nodes[allofmp3].in_case
+    # Zoom.
+    level = graph.view.zoom_level()
+    graph.view.zoom(2.0)
+    assert abs(graph.view.zoom_level() - level * 2.0) < 1e-6
+    png = graph.export_png(tmp_path / "graph.png")
+    svg = graph.export_svg(tmp_path / "graph.svg")
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert png.stat().st_size > 5000
+    text = svg.read_text()
+    assert "<svg" in text and "</svg>" in text
+
+
+def test_a_dragged_node_keeps_its_place_when_the_case_is_opened_again(
+    qtbot, demo_window, make_window, store_path
+):
+    window = demo_window
+    case_id = window.demo["Soundsbox"]
+    workspace = window.open_case(case_id)
+    workspace.show_view(VIEW_GRAPH)
+    qtbot.waitUntil(lambda: workspace.graph.is_loaded, timeout=10_000)
+    roms = _entity_id(window, "collecting_society", "ROMS")
+    workspace.graph.scene.nodes[roms].setPos(QPointF(4321.0, -1234.0))
+    workspace.graph.save_layout()
+    assert options.load_graph_layout(store_path, case_id)[roms] == (4321.0, -1234.0)
+    window.close()
+    again = make_window(store_path)
+    reopened = again.open_case(case_id)
+    reopened.show_view(VIEW_GRAPH)
+    qtbot.waitUntil(lambda: reopened.graph.is_loaded, timeout=10_000)
+    position = reopened.graph.scene.nodes[roms].pos()
+    assert (position.x(), position.y()) == (4321.0, -1234.0)
+
+
+def test_a_large_case_fills_its_entity_table_lazily(qtbot, window, store_path):
+    case_id = new_case_in(store_path, "Large")
+    db = open_store(store_path)
+    try:
+        with writing(db):
+            for number in range(1, 1001):
+                ensure_entity(db, "email", f"user{number}@example.test", case_id=case_id)
+    finally:
+        db.close()
+    workspace = window.open_case(case_id)
+    model = workspace.entities.model
+    assert model.total == 1000
+    assert model.rowCount() == 200 and model.canFetchMore()
+    assert workspace.entities.count.text() == "200 of 1000 loaded"
+    model.fetchMore()
+    assert model.rowCount() == 400
+    # Scrolling to the bottom asks for more by itself.
+    workspace.entities.table.scrollToBottom()
+    qtbot.waitUntil(lambda: model.rowCount() > 400, timeout=5000)
+    # Picking the kind shows its count.
+    workspace.entities.select_kind("email")
+    assert workspace.entities.kinds.currentItem().text() == "Emails (1000)"
+
+
+def test_look_up_from_the_detail_pane_and_pivot_from_the_menu_use_the_selection(qtbot, demo_window):
+    window = demo_window
+    workspace = window.open_case(window.demo["Soundsbox"])
+    roms = _entity_id(window, "collecting_society", "ROMS")
+    assert workspace.entities.select_entity(roms)
+    assert window.selected_entity_ids() == [roms]
+    dialog = window.pivot_selected()
+    qtbot.waitUntil(lambda: dialog.data is not None, timeout=5000)
+    assert dialog.data["entity"]["id"] == roms
+    dialog.close()
+    idle(qtbot, window)
