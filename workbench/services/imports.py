@@ -9,6 +9,7 @@ built the same way, so it exercises the real pipeline.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -31,9 +32,11 @@ from workbench.lookups.rdap_parse import merge_registration_facts, parse_rdap_do
 from workbench.lookups.results import Capture, LookupOutcome, LookupStatus
 from workbench.lookups.whois_parse import (
     decode_whois,
+    has_registration_data,
     merge_registry_and_registrar,
     parse_whois,
     whois_not_found,
+    whois_rate_limited,
 )
 from workbench.services.recording import RecordedLookup, record_lookup, subject_entity
 from workbench.store.database import writing
@@ -101,7 +104,14 @@ def _parse(parse, kind: str, filename: str):
     try:
         return parse()
     except WorkbenchError as exc:
-        raise InvalidInput("file", filename, f"is not a {kind} response ({exc})") from None
+        raise InvalidInput(
+            "file", filename, f"is not a {kind} response ({_one_line(exc)})"
+        ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """A library's message on one line: the command line prints errors as one line."""
+    return " ".join(str(exc).split())
 
 
 def _whois(domain: Hostname, raws, names, captured_at, server):
@@ -111,9 +121,25 @@ def _whois(domain: Hostname, raws, names, captured_at, server):
     for raw, name in zip(raws, names, strict=False):
         text = _parse(lambda raw=raw: decode_whois(raw, tld), "whois", name)
         captures.append(Capture("whois", server, domain.ascii, raw, captured_at, 0.0))
-        if facts is None and whois_not_found(text):
-            return LookupOutcome(LookupStatus.NOT_FOUND, captures, "imported"), None
+        # As in a live lookup: a refusal or "no match" is recorded as such, never as a
+        # registration without data; after the registry's answer it adds nothing.
+        status = (
+            LookupStatus.RATE_LIMITED
+            if whois_rate_limited(text)
+            else LookupStatus.NOT_FOUND
+            if whois_not_found(text)
+            else None
+        )
+        if status is not None:
+            if facts is None:
+                return LookupOutcome(status, captures, "imported"), None
+            continue
         parsed = _parse(lambda text=text: parse_whois(domain, text), "whois", name)
+        if not has_registration_data(parsed):
+            # JSON, a web page or a note is text too: only a registration record is WHOIS.
+            raise InvalidInput(
+                "file", name, "is not a whois response (it holds no registration data)"
+            )
         facts = parsed if facts is None else merge_registry_and_registrar(facts, parsed)
     return LookupOutcome(LookupStatus.OK, captures, "imported"), facts
 
@@ -139,14 +165,26 @@ def _dns(domain: Hostname, raws, names, captured_at, server):
             wire, media_type = raw, "application/dns-message"
         except DnsParseError:
             try:
-                wire = dns.message.from_text(raw.decode("utf-8")).to_wire()
-            except (UnicodeDecodeError, dns.exception.DNSException, ValueError) as exc:
+                wire = _wire_from_text(raw.decode("utf-8"))
+                response = parse_dns_response(wire)
+            except (
+                UnicodeDecodeError,
+                dns.exception.DNSException,
+                ValueError,
+                DnsParseError,
+            ) as exc:
                 raise InvalidInput(
-                    "file", name, f"is neither a DNS message nor dig-style text ({exc})"
+                    "file", name, f"is neither a DNS message nor dig-style text ({_one_line(exc)})"
                 ) from None
-            response, media_type = parse_dns_response(wire), "text/plain"
+            media_type = "text/plain"
         if response.question is None:
             raise InvalidInput("file", name, "is a DNS message without a question")
+        asked = response.question.name.rstrip(".").lower()
+        if response.question.rdtype != "PTR" and asked != domain.ascii:
+            # It would be stored and then ignored: the lookup is of the domain's own name.
+            raise InvalidInput(
+                "file", name, f"answers a question about {asked}, not {domain.ascii}"
+            )
         query = capture_query(response.question.name, response.question.rdtype)
         parsed.append(
             Capture("dns", server, query, wire, captured_at, 0.0, "application/dns-message")
@@ -155,3 +193,45 @@ def _dns(domain: Hostname, raws, names, captured_at, server):
     facts = dns_facts_from_captures(domain.ascii, parsed)
     status, reason = summarise_dns_facts(facts)
     return LookupOutcome(status, stored, reason or "imported"), facts
+
+
+# dig prints "opcode: QUERY, status: NOERROR, id: 40102"; kdig separates with ";".
+_DIG_HEADER = re.compile(
+    r"->>HEADER<<-\s*opcode:\s*(\w+)[,;]\s*status:\s*(\w+)[,;]\s*id:\s*(\d+)", re.IGNORECASE
+)
+_DIG_FLAGS = re.compile(r"^;;\s*flags:\s*([a-z ]*);", re.IGNORECASE | re.MULTILINE)
+_DIG_SECTION = re.compile(
+    r"^;;\s*(QUESTION|ANSWER|AUTHORITY|ADDITIONAL) SECTION:", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _wire_from_text(text: str) -> bytes:
+    """The DNS message a text shows: dig's or kdig's output (and the evidence viewer's
+    rendering, which copies dig), or dnspython's own text format.
+
+    dnspython reads only its own format: given dig's output it silently returns an empty
+    message, so dig's header, flags and sections are translated into it first.
+    """
+    header = _DIG_HEADER.search(text)
+    if header is None:
+        return dns.message.from_text(text).to_wire()
+    opcode, rcode, ident = header.groups()
+    flags = _DIG_FLAGS.search(text)
+    lines = [
+        f"id {ident}",
+        f"opcode {opcode.upper()}",
+        f"rcode {rcode.upper()}",
+        f"flags {flags.group(1).upper() if flags else ''}",
+    ]
+    section = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        marker = _DIG_SECTION.match(stripped)
+        if marker:
+            section = marker.group(1).upper()
+            lines.append(";" + section)
+        elif section == "QUESTION" and stripped.startswith(";"):
+            lines.append(stripped.lstrip("; \t"))  # dig writes the question as a comment
+        elif section and stripped and not stripped.startswith(";"):
+            lines.append(stripped)
+    return dns.message.from_text("\n".join(lines)).to_wire()
