@@ -17,14 +17,26 @@ from pathlib import Path
 import platformdirs
 
 from workbench import __version__
-from workbench.cli import casework_commands, demo_commands, lookup_commands, store_commands
+from workbench.cli import (
+    casework_commands,
+    demo_commands,
+    export_commands,
+    lookup_commands,
+    store_commands,
+)
 from workbench.cli.output import CommandResult, emit
 from workbench.domain.errors import WorkbenchError
 from workbench.store.database import open_store, resolve_store_path
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 
-COMMAND_MODULES = (casework_commands, store_commands, lookup_commands, demo_commands)
+COMMAND_MODULES = (
+    casework_commands,
+    store_commands,
+    lookup_commands,
+    demo_commands,
+    export_commands,
+)
 
 
 class _Parser(argparse.ArgumentParser):

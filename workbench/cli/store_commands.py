@@ -6,6 +6,7 @@ import argparse
 
 from sqlite_utils import Database
 
+from workbench.cli.export_commands import BundleFileAction
 from workbench.cli.output import CommandResult, table
 from workbench.domain.errors import InvalidInput
 from workbench.store.database import integrity_check, schema_version
@@ -32,6 +33,13 @@ def register(
 
     p = subcommands.add_parser(
         "verify", parents=[common], help="re-check every evidence hash and the audit chain"
+    )
+    p.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        action=BundleFileAction,
+        help="a case bundle to check instead of the store",
     )
     p.set_defaults(handler=verify_command)
 

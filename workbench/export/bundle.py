@@ -1,0 +1,687 @@
+"""Sealed case bundles: one zip file a colleague or a lawyer can check, review offline, and
+merge into their own store.
+
+A bundle holds `case.json` (the JSON export, `json_export`), each evidence item's exact
+bytes as `evidence/<sha256>`, optional `attachments/` (the PDF case file), and
+`manifest.json`, which lists every other member with its SHA-256 and size. The bundle hash
+is the SHA-256 of the manifest's canonical JSON (sorted keys, no spaces, UTF-8) without the
+`bundle_hash` field; it is written into the manifest and the zip comment, and is the one
+number to quote when handing a bundle over.
+
+`verify_bundle` names exactly which member changed, is missing or is extra. Nothing in a
+bundle is ever extracted to disk by its own name: members are read into memory by name
+after each name was checked (no absolute paths, no `..`, no backslashes, no symlinks, no
+duplicates), so no member can land outside anything. `import_bundle` merges a verified
+bundle into a store in one transaction: entities deduplicate by kind and key, evidence by
+its identity (hash, capture time, source, query), events and lookups by their contents, so
+importing the same bundle twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from workbench import __version__
+from workbench.domain.errors import InvalidInput, WorkbenchError
+from workbench.domain.identity import identify
+from workbench.domain.kinds import EntityKind, LinkType
+from workbench.domain.times import from_iso
+from workbench.export.casedata import evidence_content, load_case, store_identity
+from workbench.export.files import atomic_path
+from workbench.export.json_export import SCHEMA, SCHEMA_VERSION, case_document, dumps
+from workbench.lookups.dns_parse import render_dns_capture
+from workbench.store import audit
+from workbench.store.cases import create_case, get_case, update_case
+from workbench.store.database import open_store, writing
+from workbench.store.entities import ensure_entity, find_entity
+from workbench.store.events import add_event
+from workbench.store.evidence import add_evidence
+from workbench.store.links import ensure_link
+from workbench.store.snapshots import add_snapshot
+
+FORMAT = "workbench.case-bundle"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CASE_JSON = "case.json"
+PDF_ATTACHMENT = "attachments/case-file.pdf"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+MAX_MEMBERS = 200_000
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_COMMENT = re.compile(rb"sha256:([0-9a-f]{64})")
+_CHUNK = 1024 * 1024
+
+
+class BundleRefused(WorkbenchError):
+    """A bundle that is not sound (changed, incomplete, unsafe) or cannot be merged."""
+
+
+@dataclass
+class BundleReport:
+    path: str
+    bundle_hash: str | None = None
+    members: int = 0
+    case: dict[str, Any] | None = None
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    unsafe: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one sentence per problem
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "bundle_hash": self.bundle_hash,
+            "members": self.members,
+            "case": self.case,
+            "changed": self.changed,
+            "missing": self.missing,
+            "extra": self.extra,
+            "unsafe": self.unsafe,
+            "problems": self.problems,
+        }
+
+
+def canonical_bytes(manifest: dict[str, Any]) -> bytes:
+    """What the bundle hash covers: the manifest without its hash, as canonical JSON."""
+    body = {key: value for key, value in manifest.items() if key != "bundle_hash"}
+    return audit.canonical_json(body).encode("utf-8")
+
+
+def bundle_hash_of(manifest: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(manifest)).hexdigest()
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def export_bundle(
+    db: Database, case_id: int, path: str | os.PathLike, *, with_pdf: bool = False
+) -> dict[str, Any]:
+    """Write the sealed bundle of `case_id` to `path`; returns its hash, size and counts.
+
+    With `with_pdf` the PDF case file goes in too, as attachments/case-file.pdf (the
+    PDF export verifies the store first and refuses on any mismatch)."""
+    data = load_case(db, case_id)
+    document = case_document(data)
+    members: dict[str, bytes] = {CASE_JSON: dumps(document).encode("utf-8")}
+    for item in data.evidence:
+        name = f"evidence/{item.sha256}"
+        if name in members:
+            continue  # the same bytes captured twice are stored once
+        content = evidence_content(db, item.id)
+        if hashlib.sha256(content).hexdigest() != item.sha256:
+            raise BundleRefused(
+                f"the bundle was not written: evidence {item.id} no longer matches its SHA-256"
+            )
+        members[name] = content
+    if with_pdf:
+        from workbench.export.pdf import export_pdf  # Qt only when a PDF is asked for
+
+        with tempfile.TemporaryDirectory(prefix="workbench-bundle-") as folder:
+            pdf_path = Path(folder) / "case-file.pdf"
+            export_pdf(db, case_id, pdf_path)
+            members[PDF_ATTACHMENT] = pdf_path.read_bytes()
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "generator": f"workbench {__version__}",
+        "created_at": data.generated_at,
+        "case": {"id": data.case.id, "title": data.case.title},
+        "origin": dict(data.origin),
+        "members": [
+            {"path": name, "sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload)}
+            for name, payload in sorted(members.items())
+        ],
+    }
+    manifest["bundle_hash"] = bundle_hash_of(manifest)
+    stamp = from_iso(data.generated_at).timetuple()[:6]
+    with atomic_path(path) as partial, zipfile.ZipFile(partial, "w") as archive:
+        archive.comment = f"workbench case bundle sha256:{manifest['bundle_hash']}".encode()
+        for name, payload in [*sorted(members.items()), (MANIFEST, _manifest_bytes(manifest))]:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, payload)
+    target = Path(path)
+    return {
+        "path": str(target),
+        "bytes": target.stat().st_size,
+        "bundle_hash": manifest["bundle_hash"],
+        "members": len(members) + 1,
+        "evidence": len(data.evidence),
+        "entities": len(data.entities),
+        "links": len(data.links),
+        "events": len(data.events),
+    }
+
+
+def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+# -- checking ---------------------------------------------------------------------------
+
+
+def unsafe_member_reason(info: zipfile.ZipInfo) -> str | None:
+    """Why a member's name or type could reach outside the bundle, or None if it cannot."""
+    name = info.filename
+    if not name:
+        return "has an empty name"
+    if len(name) > 300:
+        return "has a name longer than 300 characters"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "has control characters in its name"
+    if "\\" in name:
+        return "uses backslashes, which some systems read as folders"
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "is an absolute path"
+    parts = name.split("/")
+    if ".." in parts:
+        return "climbs out of the bundle folder (..)"
+    if any(part in ("", ".") for part in parts):
+        return "has an empty or '.' path segment"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link"
+    if info.is_dir():
+        return "is a folder entry"
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    return None
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member's bytes, read in chunks and refused past `limit` (a zip can lie about its
+    sizes, so the limit comes from the manifest, not from the zip)."""
+    chunks = []
+    total = 0
+    with archive.open(info) as handle:
+        while True:
+            chunk = handle.read(_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise BundleRefused(f"{info.filename} is larger than its manifest says")
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _hash_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    total = 0
+    with archive.open(info) as handle:
+        while True:
+            chunk = handle.read(_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                return "", total
+            digest.update(chunk)
+    return digest.hexdigest(), total
+
+
+def _manifest_problem(manifest: Any) -> str | None:
+    if not isinstance(manifest, dict):
+        return "manifest.json is not a JSON object"
+    if manifest.get("format") != FORMAT:
+        return "manifest.json does not describe a workbench case bundle"
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return (
+            f"the bundle has format version {manifest.get('format_version')!r}; this "
+            f"workbench reads version {FORMAT_VERSION}"
+        )
+    members = manifest.get("members")
+    if not isinstance(members, list) or not members:
+        return "manifest.json lists no members"
+    for member in members:
+        if not (
+            isinstance(member, dict)
+            and isinstance(member.get("path"), str)
+            and isinstance(member.get("sha256"), str)
+            and _SHA256.match(member["sha256"])
+            and isinstance(member.get("size"), int)
+            and 0 <= member["size"] <= MAX_MEMBER_BYTES
+        ):
+            return f"manifest.json has a malformed member entry: {str(member)[:120]}"
+    if not isinstance(manifest.get("bundle_hash"), str):
+        return "manifest.json has no bundle hash"
+    return None
+
+
+def verify_bundle(path: str | os.PathLike, *, expected_hash: str | None = None) -> BundleReport:
+    """Check a bundle member by member against its manifest and the manifest against its
+    bundle hash (and against `expected_hash`, when the sender gave one)."""
+    report = BundleReport(path=str(path))
+    try:
+        archive = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        report.problems.append(f"{path} does not exist")
+        return report
+    except (zipfile.BadZipFile, OSError) as exc:
+        report.problems.append(f"{path} is not a bundle (not a readable zip file: {exc})")
+        return report
+    with archive:
+        infos = archive.infolist()
+        report.members = len(infos)
+        if len(infos) > MAX_MEMBERS:
+            report.problems.append(f"the bundle has {len(infos)} members, more than a bundle can")
+            return report
+        seen: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            reason = unsafe_member_reason(info)
+            if reason is None and info.filename in seen:
+                reason = "appears twice"
+            if reason is not None:
+                report.unsafe.append(info.filename)
+                report.problems.append(f"unsafe member {info.filename!r}: it {reason}")
+            seen.setdefault(info.filename, info)
+        if report.unsafe:
+            return report  # nothing is read from a bundle that tries to escape
+        if MANIFEST not in seen:
+            report.missing.append(MANIFEST)
+            report.problems.append("manifest.json is missing: this is not a sealed bundle")
+            return report
+        try:
+            manifest = json.loads(_read_member(archive, seen[MANIFEST], MAX_MANIFEST_BYTES))
+        except (ValueError, zipfile.BadZipFile, zlib.error, BundleRefused) as exc:
+            report.changed.append(MANIFEST)
+            report.problems.append(f"manifest.json cannot be read ({exc})")
+            return report
+        problem = _manifest_problem(manifest)
+        if problem:
+            report.problems.append(problem)
+            return report
+        report.case = manifest.get("case")
+        actual = bundle_hash_of(manifest)
+        report.bundle_hash = actual
+        if manifest["bundle_hash"] != actual:
+            report.changed.append(MANIFEST)
+            report.problems.append(
+                "manifest.json was changed: its contents no longer match its bundle hash"
+            )
+        comment = _COMMENT.search(archive.comment or b"")
+        if comment and comment.group(1).decode() != manifest["bundle_hash"]:
+            report.problems.append(
+                "the bundle hash in the zip comment differs from the one in manifest.json"
+            )
+        if expected_hash and expected_hash.strip().lower() != actual:
+            report.problems.append(
+                f"the bundle hash is {actual}, not the expected {expected_hash.strip()}"
+            )
+        listed: set[str] = set()
+        for member in manifest["members"]:
+            name = member["path"]
+            if name in listed or name == MANIFEST:
+                report.problems.append(f"manifest.json lists {name} twice or lists itself")
+                continue
+            listed.add(name)
+            info = seen.get(name)
+            if info is None:
+                report.missing.append(name)
+                report.problems.append(f"{name} is missing from the bundle")
+                continue
+            try:
+                digest, size = _hash_member(archive, info, member["size"])
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                report.changed.append(name)
+                report.problems.append(f"{name} is damaged ({exc})")
+                continue
+            if digest != member["sha256"] or size != member["size"]:
+                report.changed.append(name)
+                report.problems.append(
+                    f"{name} was changed: its SHA-256 or size differs from the manifest's"
+                )
+            elif name.startswith("evidence/") and name != f"evidence/{digest}":
+                report.changed.append(name)
+                report.problems.append(f"{name} holds content whose SHA-256 is {digest}")
+        for name in seen:
+            if name not in listed and name != MANIFEST:
+                report.extra.append(name)
+                report.problems.append(f"{name} is in the bundle but not in its manifest")
+        if CASE_JSON not in listed:
+            report.problems.append("the manifest lists no case.json")
+    return report
+
+
+def refuse_unless_sound(path: str | os.PathLike) -> BundleReport:
+    report = verify_bundle(path)
+    if not report.ok:
+        shown = "; ".join(report.problems[:5])
+        more = f" (and {len(report.problems) - 5} more)" if len(report.problems) > 5 else ""
+        raise BundleRefused(f"bundle {path} refused: {shown}{more}")
+    return report
+
+
+# -- merging ----------------------------------------------------------------------------
+
+
+def _read_case_document(path: str | os.PathLike, report: BundleReport):
+    archive = zipfile.ZipFile(path)
+    manifest = json.loads(_read_member(archive, archive.getinfo(MANIFEST), MAX_MANIFEST_BYTES))
+    sizes = {m["path"]: m for m in manifest["members"]}
+    raw = _read_member(archive, archive.getinfo(CASE_JSON), sizes[CASE_JSON]["size"])
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise BundleRefused(f"case.json in {path} is not JSON ({exc})") from None
+    _check_document(document, sizes)
+    return archive, document, sizes
+
+
+def _check_document(document: Any, members: dict[str, Any]) -> None:
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise BundleRefused("case.json is not a workbench case export")
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise BundleRefused(
+            f"case.json has schema version {document.get('schema_version')!r}; this "
+            f"workbench reads version {SCHEMA_VERSION}"
+        )
+    for key in ("case", "entities", "links", "events", "evidence"):
+        if key not in document:
+            raise BundleRefused(f"case.json has no {key}")
+    entity_ids = {entity["id"] for entity in document["entities"]}
+    evidence_ids = {item["id"] for item in document["evidence"]}
+    for item in document["evidence"]:
+        if f"evidence/{item['sha256']}" not in members:
+            raise BundleRefused(
+                f"case.json names evidence {item['sha256']} that the bundle does not hold"
+            )
+    for link in document["links"]:
+        if link["src_id"] not in entity_ids or link["dst_id"] not in entity_ids:
+            raise BundleRefused(f"case.json has link {link['id']} to an entity it does not hold")
+        if not set(link["evidence_ids"]) <= evidence_ids:
+            raise BundleRefused(f"case.json has link {link['id']} citing missing evidence")
+    for event in document["events"]:
+        if not set(event["entity_ids"]) <= entity_ids:
+            raise BundleRefused(f"case.json has event {event['id']} about a missing entity")
+
+
+def _target_case(db: Database, document: dict[str, Any]) -> tuple[int, bool]:
+    """The case a bundle merges into: its own case when it comes back to the store it was
+    exported from, the case an earlier import of it made, or a new case."""
+    origin = document.get("origin") or {}
+    source = document["case"]
+    if origin.get("store") and origin.get("store") == store_identity(db):
+        with contextlib.suppress(WorkbenchError):
+            return get_case(db, int(origin["case_id"])).id, False
+    if origin.get("store"):
+        row = db.execute(
+            "SELECT subject_id FROM audit WHERE action = 'bundle.import' "
+            "AND json_extract(payload, '$.origin.store') = ? "
+            "AND json_extract(payload, '$.origin.case_id') = ? ORDER BY id LIMIT 1",
+            [origin["store"], origin.get("case_id")],
+        ).fetchone()
+        if row is not None:
+            with contextlib.suppress(WorkbenchError):
+                return get_case(db, row[0]).id, False
+    case = create_case(
+        db,
+        source["title"],
+        investigator=source.get("investigator"),
+        summary=source.get("summary"),
+    )
+    if source.get("status") and source["status"] != case.status:
+        update_case(db, case.id, status=source["status"])
+    return case.id, True
+
+
+def _import_entity(db: Database, record: dict[str, Any], case_id: int) -> tuple[int, list[str]]:
+    """The store's entity for a bundle entity (created if new), and the attributes whose
+    value differs in the store (the store's value is kept: an import never overwrites)."""
+    try:
+        kind = EntityKind(record["kind"])
+    except ValueError:
+        raise BundleRefused(f"case.json has an entity of unknown kind {record['kind']!r}") from None
+    attrs = dict(record.get("attrs") or {})
+    candidates = [record["value"]]
+    issuer = attrs.get("issuer")
+    if kind is EntityKind.LICENCE and issuer and record["value"].endswith(f" ({issuer})"):
+        candidates.append(record["value"][: -len(f" ({issuer})")])
+    for value in candidates:
+        try:
+            key = identify(kind, value, attrs).key
+        except InvalidInput:
+            continue
+        if key != record["key"]:
+            continue
+        existing = find_entity(db, kind, value, attrs)
+        conflicts = []
+        if existing is not None:
+            conflicts = [
+                name
+                for name, v in attrs.items()
+                if name in existing.attrs and existing.attrs[name] != v
+            ]
+            attrs = {**attrs, **existing.attrs}
+        entity = ensure_entity(db, kind, value, attrs, case_id=case_id)
+        return entity.id, conflicts
+    raise BundleRefused(
+        f"entity {record['kind']} {record['value']!r} in case.json does not give its key "
+        f"{record['key']!r} in this version of the workbench"
+    )
+
+
+def _import_evidence(
+    db: Database, archive: zipfile.ZipFile, record: dict[str, Any], sizes: dict, case_id: int
+) -> int:
+    name = f"evidence/{record['sha256']}"
+    content = _read_member(archive, archive.getinfo(name), sizes[name]["size"])
+    if hashlib.sha256(content).hexdigest() != record["sha256"]:
+        raise BundleRefused(f"{name} does not match its SHA-256")
+    # What full-text search reads of a binary DNS message is its rendering, as when the
+    # lookup was first recorded.
+    text = None
+    if record.get("media_type") == "application/dns-message":
+        text = render_dns_capture(content)
+    item = add_evidence(
+        db,
+        record["kind"],
+        content,
+        captured_at=from_iso(record["captured_at"]),
+        source=record.get("source"),
+        query=record.get("query"),
+        media_type=record.get("media_type") or "application/octet-stream",
+        filename=record.get("filename"),
+        # This store did not observe the capture: its time is the bundle's claim.
+        imported=True,
+        note=record.get("note"),
+        text=text,
+        case_id=case_id,
+    )
+    if item.captured_at != record["captured_at"]:
+        raise BundleRefused(
+            f"evidence {record['sha256'][:16]}... capture time {record['captured_at']!r} "
+            "does not round-trip"
+        )
+    return item.id
+
+
+def _event_exists(db: Database, case_id: int, event: dict[str, Any]) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM events WHERE case_id = ? AND at = ? AND kind = ? AND text = ? "
+        "AND ifnull(deadline, '') = ifnull(?, '') AND ifnull(outcome, '') = ifnull(?, '')",
+        [
+            case_id,
+            event["at"],
+            event["kind"],
+            event["text"],
+            event.get("deadline"),
+            event.get("outcome"),
+        ],
+    ).fetchone()
+    return row is not None
+
+
+def _snapshot_exists(
+    db: Database, entity_id: int, snapshot: dict[str, Any], evidence_ids: list[int]
+) -> bool:
+    """A snapshot of the same lookup (entity, protocol, time, status, evidence) is stored."""
+    rows = db.execute(
+        "SELECT id FROM snapshots WHERE entity_id = ? AND protocol = ? AND taken_at = ? "
+        "AND status = ?",
+        [entity_id, snapshot["protocol"], snapshot["taken_at"], snapshot["status"]],
+    ).fetchall()
+    for (snapshot_id,) in rows:
+        stored = {
+            r[0]
+            for r in db.execute(
+                "SELECT evidence_id FROM snapshot_evidence WHERE snapshot_id = ?", [snapshot_id]
+            )
+        }
+        if stored == set(evidence_ids):
+            return True
+    return False
+
+
+def _audit_end(db: Database) -> int:
+    return db.execute("SELECT ifnull(max(id), 0) FROM audit").fetchone()[0]
+
+
+def import_bundle(db: Database, path: str | os.PathLike) -> dict[str, Any]:
+    """Merge a verified bundle into the store, in one transaction; returns what it added.
+
+    Refuses (storing nothing) a bundle that does not verify or does not fit this store.
+    """
+    report = refuse_unless_sound(path)
+    archive, document, sizes = _read_case_document(path, report)
+    with archive, writing(db):
+        before = _audit_end(db)
+        counts_before = _counts(db)
+        case_id, created = _target_case(db, document)
+        entity_map: dict[int, int] = {}
+        conflicts: list[str] = []
+        for record in document["entities"]:
+            entity_map[record["id"]], clashes = _import_entity(db, record, case_id)
+            conflicts.extend(f"{record['kind']} {record['value']}: {name}" for name in clashes)
+        evidence_map = {
+            record["id"]: _import_evidence(db, archive, record, sizes, case_id)
+            for record in document["evidence"]
+        }
+        for link in document["links"]:
+            try:
+                link_type = LinkType(link["type"])
+            except ValueError:
+                raise BundleRefused(
+                    f"case.json has a link of unknown type {link['type']!r}"
+                ) from None
+            ensure_link(
+                db,
+                entity_map[link["src_id"]],
+                link_type,
+                entity_map[link["dst_id"]],
+                case_id=case_id,
+                evidence_ids=[evidence_map[eid] for eid in link["evidence_ids"]],
+                confidence=float(link.get("confidence", 1.0)),
+                label=link.get("label") or "",
+            )
+        for event in document["events"]:
+            if _event_exists(db, case_id, event):
+                continue
+            add_event(
+                db,
+                case_id,
+                event["kind"],
+                event["text"],
+                at=from_iso(event["at"]),
+                deadline=from_iso(event["deadline"]) if event.get("deadline") else None,
+                outcome=event.get("outcome"),
+                entity_ids=[entity_map[eid] for eid in event["entity_ids"]],
+            )
+        for snapshot in document.get("snapshots") or []:
+            entity_id = entity_map.get(snapshot["entity_id"])
+            evidence_ids = [evidence_map[e] for e in snapshot["evidence_ids"] if e in evidence_map]
+            if entity_id is None or _snapshot_exists(db, entity_id, snapshot, evidence_ids):
+                continue
+            add_snapshot(
+                db,
+                entity_id,
+                snapshot["protocol"],
+                snapshot["status"],
+                reason=snapshot.get("reason"),
+                summary=snapshot.get("summary") or {},
+                evidence_ids=evidence_ids,
+                taken_at=from_iso(snapshot["taken_at"]),
+                imported=True,
+                case_id=case_id,
+            )
+        changed = _audit_end(db) != before
+        if changed:
+            audit.record(
+                db,
+                "bundle.import",
+                "case",
+                case_id,
+                {"bundle_hash": report.bundle_hash, "origin": document.get("origin")},
+            )
+        counts_after = _counts(db)
+    return {
+        "case_id": case_id,
+        "created_case": created,
+        "changed": changed,
+        "bundle_hash": report.bundle_hash,
+        "added": {k: counts_after[k] - counts_before[k] for k in counts_after},
+        "kept_store_values": conflicts,
+    }
+
+
+def _counts(db: Database) -> dict[str, int]:
+    return {
+        table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        for table in ("entities", "links", "events", "evidence", "snapshots")
+    }
+
+
+# -- reviewing --------------------------------------------------------------------------
+
+
+def prepare_review_store(path: str | os.PathLike) -> Path:
+    """Import a verified bundle into a new store in a private temporary folder, and make
+    the file read-only; the folder is removed when the program exits."""
+    folder = Path(tempfile.mkdtemp(prefix="workbench-review-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    store = folder / "review.sqlite"
+    db = open_store(store)
+    try:
+        import_bundle(db, path)
+        # A single file with no -wal or -shm beside it opens read-only anywhere.
+        db.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        db.close()
+    store.chmod(0o444)
+    return store
+
+
+def open_bundle_read_only(path: str | os.PathLike) -> Database:
+    """A read-only store holding the bundle's case, for review with no network: the
+    bundle is verified, imported into a temporary store, and that store reopened
+    read-only."""
+    return open_store(prepare_review_store(path), read_only=True)
+
+
+def review_case_id(db: Database) -> int:
+    row = db.execute("SELECT min(id) FROM cases").fetchone()
+    if row is None or row[0] is None:
+        raise BundleRefused("the review store holds no case")
+    return row[0]
