@@ -203,20 +203,21 @@ class DetailPane(QWidget):
         if detail["redacted"]:
             redacted = self._section("Redacted by the registry or registrar")
             for report in detail["redacted"]:
-                for field in report["fields"]:
-                    item = QTreeWidgetItem(
-                        redacted,
-                        [
-                            field,
-                            f"[REDACTED] in {report['protocol'].upper()} "
-                            f"of {short_time(report['taken_at'])}",
-                        ],
-                    )
-                    item.setForeground(1, warning_colour())
-                    if report["evidence_ids"]:
-                        item.setData(0, ROLE, ("evidence", report["evidence_ids"][0]))
-                        item.setToolTip(0, "Open the evidence holding the placeholder")
-
+                fields = report["fields"]
+                item = QTreeWidgetItem(
+                    redacted,
+                    [
+                        f"{report['protocol'].upper()} {short_time(report['taken_at'])}",
+                        f"[REDACTED] {len(fields)} field{'s' if len(fields) != 1 else ''}: "
+                        + ", ".join(fields),
+                    ],
+                )
+                item.setForeground(1, warning_colour())
+                if report["evidence_ids"]:
+                    item.setData(0, ROLE, ("evidence", report["evidence_ids"][0]))
+                for field in fields:
+                    child = QTreeWidgetItem(item, [field, "[REDACTED]"])
+                    child.setForeground(1, warning_colour())
         for key, title in (("links_out", "Links out"), ("links_in", "Links in")):
             links = detail[key]
             section = self._section(f"{title} ({len(links)})")

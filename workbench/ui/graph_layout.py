@@ -53,8 +53,7 @@ def _layout_component(graph: nx.Graph, seed: int) -> dict[int, tuple[float, floa
         a, b = graph.nodes
         return {a: (0.0, 0.0), b: (SPACING, 0.0)}
     if count <= SMALL:
-        raw = nx.spring_layout(graph, seed=seed, iterations=80)
-        return _scale(raw, count)
+        return _spring(graph, seed)
     # Fold the leaves: most nodes of a big case graph hang off one domain or network.
     leaves: dict[int, list[int]] = {}
     for node in graph.nodes:
@@ -79,7 +78,7 @@ def _layout_component(graph: nx.Graph, seed: int) -> dict[int, tuple[float, floa
 def _dense_layout(graph: nx.Graph, seed: int) -> dict[int, tuple[float, float]]:
     count = graph.number_of_nodes()
     if count <= SMALL:
-        return _scale(nx.spring_layout(graph, seed=seed, iterations=80), count)
+        return _spring(graph, seed)
     from networkx.drawing.layout import _fruchterman_reingold
 
     nodes = list(graph.nodes)
@@ -101,6 +100,34 @@ def _dense_layout(graph: nx.Graph, seed: int) -> dict[int, tuple[float, float]]:
         matrix, pos=start, iterations=iterations, seed=np.random.RandomState(seed)
     )
     return _scale({node: raw[i] for i, node in enumerate(nodes)}, count)
+
+
+def _spring(graph: nx.Graph, seed: int) -> dict[int, tuple[float, float]]:
+    count = graph.number_of_nodes()
+    # A larger optimal distance than networkx's 1/sqrt(n): nodes carry labels, and hubs
+    # (a domain with its contacts) otherwise pile their neighbours on top of each other.
+    raw = nx.spring_layout(graph, seed=seed, iterations=150, k=1.8 / math.sqrt(count))
+    return _separate(_scale(raw, count))
+
+
+def _separate(
+    positions: dict[int, tuple[float, float]], minimum: float = SPACING * 0.75, rounds: int = 30
+) -> dict[int, tuple[float, float]]:
+    """Push apart nodes closer than `minimum` (labels must not overlap icons)."""
+    nodes = list(positions)
+    if len(nodes) < 2:
+        return positions
+    points = np.array([positions[n] for n in nodes], dtype=np.float64)
+    for _ in range(rounds):
+        delta = points[:, None, :] - points[None, :, :]
+        distance = np.sqrt((delta**2).sum(-1))
+        np.fill_diagonal(distance, np.inf)
+        close = distance < minimum
+        if not close.any():
+            break
+        push = np.where(close, (minimum - distance) / np.maximum(distance, 1e-6) / 2, 0.0)
+        points += (delta * push[:, :, None]).sum(1)
+    return {n: (float(p[0]), float(p[1])) for n, p in zip(nodes, points, strict=True)}
 
 
 def _scale(raw: dict, count: int) -> dict[int, tuple[float, float]]:

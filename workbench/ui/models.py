@@ -461,7 +461,11 @@ class LookupStatusModel(_Table):
             if protocol:
                 status = row["statuses"].get(protocol)
                 return STATUS_NAMES.get(status, status) if status else ""
-            return "; ".join(f"{p.upper()}: {r}" for p, r in row["reasons"].items())
+            # One reason shared by several lookups ("offline mode") is said once.
+            by_reason: dict[str, list[str]] = {}
+            for name, reason in row["reasons"].items():
+                by_reason.setdefault(reason, []).append(name.upper().replace("_", " "))
+            return "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items())
         if role == Qt.ItemDataRole.ForegroundRole and protocol:
             status = row["statuses"].get(protocol)
             return status_colour(status) if status else None
