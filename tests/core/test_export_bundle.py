@@ -1,0 +1,323 @@
+"""Sealed bundles: a round trip into a fresh store keeps the case whole, importing twice
+changes nothing, and a bundle changed by one byte, or built to escape its folder, is
+refused with a message naming the member."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import dump_tables
+from tests.core.test_export_scenario import build_scenario
+from workbench.export.bundle import (
+    BundleRefused,
+    export_bundle,
+    import_bundle,
+    open_bundle_read_only,
+    verify_bundle,
+)
+from workbench.store.database import open_store
+from workbench.store.details import case_detail
+from workbench.store.entities import case_entities
+from workbench.store.verify import verify_store
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The scenario's store and the Soundsbox bundle (made once for the module)."""
+    folder = tmp_path_factory.mktemp("bundle")
+    db = open_store(folder / "source.sqlite")
+    scenario = build_scenario(db)
+    result = export_bundle(db, scenario.soundsbox, folder / "soundsbox.zip")
+    picture = case_picture(db, scenario.soundsbox)
+    db.close()
+    return folder, scenario, result, picture
+
+
+def case_picture(db, case_id: int) -> dict:
+    """A case as store-independent facts: entities by kind and key, links by their ends,
+    events, and evidence by hash and capture (ids differ from store to store)."""
+    detail = case_detail(db, case_id)
+    keys = {e["id"]: (e["kind"], e["key"]) for e in detail["entities"]}
+    evidence = {e["id"]: (e["sha256"], e["captured_at"]) for e in detail["evidence"]}
+    return {
+        "title": detail["case"]["title"],
+        "status": detail["case"]["status"],
+        "entities": sorted(
+            (e["kind"], e["key"], e["value"], json.dumps(e["attrs"], sort_keys=True))
+            for e in detail["entities"]
+        ),
+        "links": sorted(
+            (
+                keys[link["src_id"]],
+                link["type"],
+                link["label"],
+                keys[link["dst_id"]],
+                link["confidence"],
+                tuple(sorted(evidence[e] for e in link["evidence_ids"])),
+            )
+            for link in detail["links"]
+        ),
+        "events": sorted(
+            (
+                ev["at"],
+                ev["kind"],
+                ev["text"],
+                ev["deadline"] or "",
+                ev["outcome"] or "",
+                tuple(sorted(keys[i] for i in ev["entity_ids"])),
+            )
+            for ev in detail["events"]
+        ),
+        "evidence": sorted(
+            (e["sha256"], e["captured_at"], e["source"] or "", e["query"] or "", e["kind"])
+            for e in detail["evidence"]
+        ),
+    }
+
+
+def rewrite(source: Path, target: Path, change) -> None:
+    """Copy a zip member by member, letting `change(name, data)` return new bytes (or
+    None to drop the member)."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        new.comment = old.comment
+        for info in old.infolist():
+            data = change(info.filename, old.read(info))
+            if data is not None:
+                new.writestr(info, data)
+
+
+def test_a_bundle_imported_into_a_fresh_store_holds_the_same_case(exported, tmp_path):
+    folder, _, _, picture = exported
+    db = open_store(tmp_path / "fresh.sqlite")
+    result = import_bundle(db, folder / "soundsbox.zip")
+    assert result["created_case"] and result["changed"]
+    assert case_picture(db, result["case_id"]) == picture
+    assert verify_store(db).ok
+    db.close()
+
+
+def test_importing_the_same_bundle_twice_changes_nothing(exported, tmp_path):
+    folder = exported[0]
+    store = tmp_path / "fresh.sqlite"
+    db = open_store(store)
+    import_bundle(db, folder / "soundsbox.zip")
+    db.close()
+    before = dump_tables(store)
+    db = open_store(store)
+    again = import_bundle(db, folder / "soundsbox.zip")
+    db.close()
+    assert not again["changed"]
+    assert set(again["added"].values()) == {0}
+    assert dump_tables(store) == before
+
+
+def test_a_bundle_brought_back_to_its_own_store_changes_nothing(exported, tmp_path):
+    folder, scenario, _, _ = exported
+    store = tmp_path / "source.sqlite"
+    shutil.copy(folder / "source.sqlite", store)
+    before = dump_tables(store)
+    db = open_store(store)
+    result = import_bundle(db, folder / "soundsbox.zip")
+    db.close()
+    assert result["case_id"] == scenario.soundsbox
+    assert dump_tables(store) == before
+
+
+def test_shared_entities_merge_with_the_ones_a_store_already_has(exported, tmp_path):
+    folder = exported[0]
+    db = open_store(tmp_path / "other.sqlite")
+    scenario = build_scenario(db)  # its own Soundsbox and AllofMP3, made separately
+    result = import_bundle(db, folder / "soundsbox.zip")
+    roms = [e for e in case_entities(db, result["case_id"]) if e.value == "ROMS"]
+    mine = [e for e in case_entities(db, scenario.allofmp3) if e.value == "ROMS"]
+    assert roms and mine and roms[0].id == mine[0].id
+    assert db.execute("SELECT count(*) FROM entities WHERE key = 'roms'").fetchone()[0] == 1
+    db.close()
+
+
+def test_a_sound_bundle_verifies_and_reports_its_hash(exported):
+    folder, _, result, _ = exported
+    report = verify_bundle(folder / "soundsbox.zip")
+    assert report.ok, report.problems
+    assert report.bundle_hash == result["bundle_hash"]
+    with zipfile.ZipFile(folder / "soundsbox.zip") as archive:
+        assert result["bundle_hash"].encode() in archive.comment
+        names = archive.namelist()
+    assert "case.json" in names and "manifest.json" in names
+    assert sum(name.startswith("evidence/") for name in names) == result["evidence"]
+
+
+def test_one_changed_byte_in_an_evidence_file_is_refused_naming_it(exported, tmp_path):
+    folder = exported[0]
+    with zipfile.ZipFile(folder / "soundsbox.zip") as archive:
+        victim = next(n for n in archive.namelist() if n.startswith("evidence/"))
+    tampered = tmp_path / "tampered.zip"
+
+    def flip(name, data):
+        if name == victim:
+            return bytes([data[0] ^ 1]) + data[1:]
+        return data
+
+    rewrite(folder / "soundsbox.zip", tampered, flip)
+    report = verify_bundle(tampered)
+    assert report.changed == [victim]
+    assert any(victim in problem for problem in report.problems)
+    store = tmp_path / "fresh.sqlite"
+    open_store(store).close()
+    before = dump_tables(store)
+    db = open_store(store)
+    with pytest.raises(BundleRefused, match=victim):
+        import_bundle(db, tampered)
+    db.close()
+    assert dump_tables(store) == before
+
+
+def test_a_changed_case_description_is_refused_naming_case_json(exported, tmp_path):
+    folder = exported[0]
+    tampered = tmp_path / "tampered.zip"
+    rewrite(
+        folder / "soundsbox.zip",
+        tampered,
+        lambda name, data: (
+            data.replace(b"Pedro Kresker", b"Pedro Kreskes") if name == "case.json" else data
+        ),
+    )
+    report = verify_bundle(tampered)
+    assert report.changed == ["case.json"]
+    assert "case.json was changed" in " ".join(report.problems)
+
+
+def test_a_manifest_rewritten_to_match_a_change_breaks_the_bundle_hash(exported, tmp_path):
+    folder = exported[0]
+    tampered = tmp_path / "tampered.zip"
+
+    def forge(name, data):
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["case"]["title"] = "Another case"
+            return json.dumps(manifest).encode()
+        return data
+
+    rewrite(folder / "soundsbox.zip", tampered, forge)
+    report = verify_bundle(tampered)
+    assert "manifest.json" in report.changed
+    assert "manifest.json was changed" in " ".join(report.problems)
+
+
+def test_a_damaged_byte_inside_the_zip_names_the_damaged_member(exported, tmp_path):
+    folder = exported[0]
+    raw = bytearray((folder / "soundsbox.zip").read_bytes())
+    with zipfile.ZipFile(folder / "soundsbox.zip") as archive:
+        info = archive.getinfo("case.json")
+    # The middle of case.json's compressed data: past its 30-byte local header and name.
+    raw[info.header_offset + 30 + len("case.json") + info.compress_size // 2] ^= 0xFF
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(raw))
+    report = verify_bundle(damaged)
+    assert not report.ok
+    assert report.changed == ["case.json"]
+
+
+def test_missing_and_extra_members_are_named(exported, tmp_path):
+    folder = exported[0]
+    with zipfile.ZipFile(folder / "soundsbox.zip") as archive:
+        victim = next(n for n in archive.namelist() if n.startswith("evidence/"))
+    tampered = tmp_path / "tampered.zip"
+    rewrite(folder / "soundsbox.zip", tampered, lambda n, d: None if n == victim else d)
+    with zipfile.ZipFile(tampered, "a") as archive:
+        archive.writestr("notes.txt", b"added later")
+    report = verify_bundle(tampered)
+    assert report.missing == [victim]
+    assert report.extra == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("../evil", "climbs out"),
+        ("evidence/../../evil", "climbs out"),
+        ("/etc/evil", "absolute path"),
+        ("C:/evil", "absolute path"),
+        ("evidence\\..\\evil", "backslashes"),
+    ],
+)
+def test_a_member_path_that_could_escape_is_refused(exported, tmp_path, name, reason):
+    folder = exported[0]
+    evil = tmp_path / "evil.zip"
+    shutil.copy(folder / "soundsbox.zip", evil)
+    with zipfile.ZipFile(evil, "a") as archive:
+        archive.writestr(zipfile.ZipInfo(name), b"gotcha")
+    report = verify_bundle(evil)
+    assert report.unsafe == [name]
+    assert reason in " ".join(report.problems)
+    db = open_store(tmp_path / "fresh.sqlite")
+    with pytest.raises(BundleRefused, match="unsafe member"):
+        import_bundle(db, evil)
+    db.close()
+    assert not (tmp_path.parent / "evil").exists() and not (tmp_path / "evil").exists()
+
+
+def test_symbolic_links_and_duplicate_names_are_refused(exported, tmp_path):
+    folder = exported[0]
+    evil = tmp_path / "evil.zip"
+    shutil.copy(folder / "soundsbox.zip", evil)
+    with zipfile.ZipFile(evil, "a") as archive:
+        link = zipfile.ZipInfo("attachments/link")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, b"/etc/passwd")
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            archive.writestr("case.json", b"{}")
+    report = verify_bundle(evil)
+    assert set(report.unsafe) == {"attachments/link", "case.json"}
+    text = " ".join(report.problems)
+    assert "symbolic link" in text and "appears twice" in text
+
+
+def test_a_file_that_is_not_a_bundle_is_refused_plainly(tmp_path):
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip at all")
+    report = verify_bundle(junk)
+    assert not report.ok and "not a bundle" in report.problems[0]
+    plain = tmp_path / "plain.zip"
+    with zipfile.ZipFile(plain, "w") as archive:
+        archive.writestr("readme.txt", b"hello")
+    assert "manifest.json is missing" in verify_bundle(plain).problems[0]
+
+
+def test_a_bundle_opens_read_only_for_review(exported):
+    folder, _, _, picture = exported
+    db = open_bundle_read_only(folder / "soundsbox.zip")
+    try:
+        case_id = db.execute("SELECT min(id) FROM cases").fetchone()[0]
+        assert case_picture(db, case_id) == picture
+        with pytest.raises(Exception, match="readonly"):
+            db.execute("UPDATE cases SET title = 'changed'")
+        store = Path(db.execute("PRAGMA database_list").fetchone()[2])
+        assert not os.access(store, os.W_OK) or os.geteuid() == 0
+        assert not (store.stat().st_mode & stat.S_IWUSR)
+    finally:
+        db.close()
+
+
+def test_the_commands_verify_and_import_a_bundle(exported, run_cli, tmp_path):
+    folder, _, result, _ = exported
+    bundle = folder / "soundsbox.zip"
+    verified = run_cli("verify", bundle, json=True)
+    assert verified.code == 0, verified
+    assert verified.data["bundle_hash"] == result["bundle_hash"]
+    assert not (tmp_path / "store.sqlite").exists()  # checking a bundle opens no store
+    imported = run_cli("import", bundle)
+    assert imported.code == 0 and "imported into case 1 (new)" in imported.stdout, imported
+    tampered = tmp_path / "tampered.zip"
+    rewrite(bundle, tampered, lambda n, d: d + b" " if n == "case.json" else d)
+    refused = run_cli("verify", tampered)
+    assert refused.code == 1 and "case.json was changed" in refused.stdout, refused
+    refused = run_cli("import", tampered)
+    assert refused.code == 2 and "case.json" in refused.stderr, refused
