@@ -32,7 +32,7 @@ from workbench.lookups.results import (
 from workbench.store.entities import ensure_entity, find_entity
 from workbench.store.events import add_event
 from workbench.store.evidence import add_evidence
-from workbench.store.links import ensure_link
+from workbench.store.links import ensure_link_id
 from workbench.store.snapshots import add_snapshot, diff_summaries, previous_ok_snapshot
 
 # What the evidence full-text index reads of a binary DNS message: its rendering.
@@ -103,7 +103,7 @@ class _Linker:
         """Link `src` to `dst`, citing `cite` (default: all of this lookup's evidence)."""
         if src is None or dst is None or src.id == dst.id:
             return
-        made = ensure_link(
+        link_id = ensure_link_id(
             self.db,
             src.id,
             link_type,
@@ -112,7 +112,7 @@ class _Linker:
             evidence_ids=cite or self.evidence_ids,
             label=label,
         )
-        self.record.link_ids.append(made.id)
+        self.record.link_ids.append(link_id)
 
 
 def store_captures(

@@ -15,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.domain.times import to_iso, utc_now
+from workbench.store.database import transaction_memo
 
 GENESIS = "0" * 64
 
@@ -47,8 +48,15 @@ def record(
 
 
 def record_many(db: Database, changes: list[tuple[str, str, int | None, dict[str, Any]]]) -> None:
-    """Append several changes in order with one read of the chain's end (batch imports)."""
-    prev = last_hash(db)
+    """Append several changes in order with one read of the chain's end (batch imports).
+
+    Inside `writing` the chain's end is read once per transaction and then remembered:
+    the transaction holds the write lock, so no other writer can extend the chain.
+    """
+    memo = transaction_memo(db)
+    prev = memo.pop(_HEAD, None) if memo is not None else None
+    if prev is None:
+        prev = last_hash(db)
     at = to_iso(utc_now())
     rows = []
     for action, subject, subject_id, payload in changes:
@@ -61,6 +69,11 @@ def record_many(db: Database, changes: list[tuple[str, str, int | None, dict[str
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+    if memo is not None:  # only once the rows are in: a failed insert leaves no stale end
+        memo[_HEAD] = prev
+
+
+_HEAD = "audit_head"  # the transaction memo's copy of the chain's last hash
 
 
 @dataclass(frozen=True)

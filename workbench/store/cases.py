@@ -10,6 +10,7 @@ from workbench.domain.model import Case
 from workbench.domain.normalise import clean_text, display_name
 from workbench.domain.times import to_iso, utc_now
 from workbench.store import audit
+from workbench.store.database import before_commit, known_in_transaction
 
 _COLUMNS = "id, title, status, investigator, summary, created_at, updated_at, archived_at"
 
@@ -72,10 +73,32 @@ def list_cases(db: Database, *, include_archived: bool = False) -> list[dict]:
     return result
 
 
-def touch_case(db: Database, case_id: int) -> None:
-    """Mark a case as changed now (its list order and 'last change' follow)."""
+def require_case(db: Database, case_id: int) -> None:
+    """Raise NotFound unless the case exists.
+
+    Inside `writing` a case found once is not asked for again in the same transaction
+    (cases are archived, never deleted): a bulk run checks its case thousands of times.
+    """
+    known = known_in_transaction(db, "cases")
+    if case_id in known:
+        return
     get_case(db, case_id)
-    db.execute("UPDATE cases SET updated_at = ? WHERE id = ?", [to_iso(utc_now()), case_id])
+    known.add(case_id)
+
+
+def touch_case(db: Database, case_id: int) -> None:
+    """Mark a case as changed now (its list order and 'last change' follow).
+
+    Inside `writing` the mark is made once, as the transaction commits, however many
+    changes the transaction makes to the case.
+    """
+    require_case(db, case_id)
+
+    def touch() -> None:
+        db.execute("UPDATE cases SET updated_at = ? WHERE id = ?", [to_iso(utc_now()), case_id])
+
+    if not before_commit(db, ("touch_case", case_id), touch):
+        touch()
 
 
 def update_case(db: Database, case_id: int, **changes: str | None) -> Case:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from sqlite_utils import Database
@@ -153,13 +154,58 @@ def writing(db: Database) -> Iterator[Database]:
         yield db
         return
     conn.execute("BEGIN IMMEDIATE")
+    memo: dict[str, Any] = {_BEFORE_COMMIT: {}}
+    _TRANSACTIONS[id(conn)] = memo
     try:
         yield db
+        for action in memo[_BEFORE_COMMIT].values():
+            action()
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    finally:
+        del _TRANSACTIONS[id(conn)]
     conn.execute("COMMIT")
+
+
+# The memo of each connection's open `writing` transaction, by id(connection): the
+# connection lives at least as long as its transaction, so its id cannot be reused.
+_TRANSACTIONS: dict[int, dict[str, Any]] = {}
+_BEFORE_COMMIT = "before_commit"
+
+
+def transaction_memo(db: Database) -> dict[str, Any] | None:
+    """A scratch dict that lives exactly as long as the current `writing` transaction of
+    `db`, or None outside one.
+
+    Store functions keep there what they already read or wrote in this transaction (the
+    audit chain's last hash, the cases known to exist, the entities already in a case), so
+    a bulk run does not ask SQLite the same question hundreds of times. This is sound
+    because `writing` holds the write lock from BEGIN IMMEDIATE: no other connection can
+    change those rows before the transaction ends, and the memo ends with it, on commit
+    and on rollback alike. Keep only facts about rows this transaction wrote or rows
+    that are never deleted.
+    """
+    return _TRANSACTIONS.get(id(db.conn))
+
+
+def known_in_transaction(db: Database, name: str) -> set:
+    """The set called `name` in the transaction memo, for facts already checked or written
+    in this transaction; outside a transaction, an empty set nobody keeps."""
+    memo = transaction_memo(db)
+    return memo.setdefault(name, set()) if memo is not None else set()
+
+
+def before_commit(db: Database, key: Hashable, action: Callable[[], None]) -> bool:
+    """Run `action` once, just before the current `writing` transaction commits (one
+    action per `key`, the first registered wins). False outside a transaction: then the
+    caller must act at once."""
+    memo = transaction_memo(db)
+    if memo is None:
+        return False
+    memo[_BEFORE_COMMIT].setdefault(key, action)
+    return True
 
 
 def integrity_check(db: Database) -> list[str]:

@@ -16,7 +16,8 @@ from workbench.domain.kinds import EvidenceKind, parse_enum
 from workbench.domain.model import Evidence
 from workbench.domain.times import to_iso, utc_now
 from workbench.store import audit
-from workbench.store.cases import get_case, touch_case
+from workbench.store.cases import require_case, touch_case
+from workbench.store.database import known_in_transaction
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 MAX_SEARCH_TEXT = 1024 * 1024  # what of an item is indexed for full-text search
@@ -80,7 +81,7 @@ def add_evidence(
             "evidence", f"{len(content)} bytes", f"is larger than {MAX_EVIDENCE_BYTES // 2**20} MiB"
         )
     if case_id is not None:
-        get_case(db, case_id)
+        require_case(db, case_id)
     digest = sha256_hex(content)
     captured = to_iso(captured_at or utc_now())
     row = db.execute(
@@ -89,6 +90,7 @@ def add_evidence(
         [digest, captured, source, query],
     ).fetchone()
     if row is None:
+        recorded = to_iso(utc_now())
         cursor = db.execute(
             "INSERT INTO evidence (kind, sha256, size, media_type, content, captured_at, "
             "recorded_at, source, query, filename, imported, note, text) "
@@ -100,7 +102,7 @@ def add_evidence(
                 media_type,
                 content,
                 captured,
-                to_iso(utc_now()),
+                recorded,
                 source,
                 query,
                 filename,
@@ -109,10 +111,25 @@ def add_evidence(
                 text if text is not None else searchable_text(content, media_type),
             ],
         )
-        item = get_evidence(db, cursor.lastrowid)
+        # Built from what was written rather than read back: one query less per item.
+        item = Evidence(
+            cursor.lastrowid,
+            kind.value,
+            digest,
+            len(content),
+            media_type,
+            captured,
+            recorded,
+            source,
+            query,
+            filename,
+            bool(imported),
+            note,
+        )
         audit.record(db, "evidence.create", "evidence", item.id, _audit_payload(item))
     else:
         item = _evidence(row)
+    known_in_transaction(db, _KNOWN).add(item.id)
     if case_id is not None:
         attach_to_case(db, case_id, item.id)
     return item
@@ -130,11 +147,31 @@ def _audit_payload(item: Evidence) -> dict:
     }
 
 
+# Facts a transaction remembers once checked (see database.transaction_memo); sound here
+# because evidence rows and their attachments to cases are never deleted.
+_KNOWN = "evidence"  # evidence ids known to exist
+_ATTACHED = "case_evidence"  # (case id, evidence id) pairs known to be attached
+
+
+def require_evidence(db: Database, evidence_id: int) -> None:
+    """Raise NotFound unless the evidence item exists (asked once per transaction)."""
+    known = known_in_transaction(db, _KNOWN)
+    if evidence_id in known:
+        return
+    if db.execute("SELECT 1 FROM evidence WHERE id = ?", [evidence_id]).fetchone() is None:
+        raise NotFound("evidence", evidence_id)
+    known.add(evidence_id)
+
+
 def attach_to_case(db: Database, case_id: int, evidence_id: int) -> bool:
+    attached = known_in_transaction(db, _ATTACHED)
+    if (case_id, evidence_id) in attached:
+        return False
     cursor = db.execute(
         "INSERT OR IGNORE INTO case_evidence (case_id, evidence_id, added_at) VALUES (?, ?, ?)",
         [case_id, evidence_id, to_iso(utc_now())],
     )
+    attached.add((case_id, evidence_id))
     if cursor.rowcount:
         audit.record(db, "case.add_evidence", "case", case_id, {"evidence_id": evidence_id})
         touch_case(db, case_id)

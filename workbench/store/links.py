@@ -12,9 +12,9 @@ from workbench.domain.model import Link
 from workbench.domain.normalise import display_name
 from workbench.domain.times import to_iso, utc_now
 from workbench.store import audit
-from workbench.store.cases import get_case, touch_case
-from workbench.store.entities import add_to_case, get_entity
-from workbench.store.evidence import attach_to_case
+from workbench.store.cases import require_case, touch_case
+from workbench.store.entities import add_to_case, require_entity
+from workbench.store.evidence import attach_to_case, require_evidence
 
 _COLUMNS = "id, src_id, type, dst_id, label, confidence, created_at"
 
@@ -74,6 +74,32 @@ def ensure_link(
     Both ends and the evidence join the case too: a link in a case whose ends or evidence
     are not in it would be invisible in (or cite what is missing from) the case's views.
     """
+    link_id = ensure_link_id(
+        db,
+        src_id,
+        link_type,
+        dst_id,
+        case_id=case_id,
+        evidence_ids=evidence_ids,
+        confidence=confidence,
+        label=label,
+    )
+    return get_link(db, link_id)
+
+
+def ensure_link_id(
+    db: Database,
+    src_id: int,
+    link_type: LinkType | str,
+    dst_id: int,
+    *,
+    case_id: int | None = None,
+    evidence_ids: Iterable[int] = (),
+    confidence: float = 1.0,
+    label: str = "",
+) -> int:
+    """`ensure_link` returning only the link's id: what bulk recording needs, without
+    reading the link, its cases and its evidence back."""
     if isinstance(link_type, str) and not isinstance(link_type, LinkType):
         link_type, parsed_label = parse_link_type(link_type)
         label = label or parsed_label
@@ -81,14 +107,13 @@ def ensure_link(
         raise InvalidInput("confidence", confidence, "must be between 0 and 1")
     if src_id == dst_id:
         raise InvalidInput("link", f"{src_id} -> {dst_id}", "cannot link an entity to itself")
-    get_entity(db, src_id)
-    get_entity(db, dst_id)
+    require_entity(db, src_id)
+    require_entity(db, dst_id)
     evidence_ids = list(evidence_ids)
     for evidence_id in evidence_ids:
-        if db.execute("SELECT 1 FROM evidence WHERE id = ?", [evidence_id]).fetchone() is None:
-            raise NotFound("evidence", evidence_id)
+        require_evidence(db, evidence_id)
     if case_id is not None:
-        get_case(db, case_id)
+        require_case(db, case_id)
     row = db.execute(
         "SELECT id FROM links WHERE src_id = ? AND type = ? AND dst_id = ? AND label = ?",
         [src_id, link_type.value, dst_id, label],
@@ -133,7 +158,7 @@ def ensure_link(
         add_to_case(db, case_id, dst_id)
         for evidence_id in evidence_ids:
             attach_to_case(db, case_id, evidence_id)
-    return get_link(db, link_id)
+    return link_id
 
 
 def entity_links(db: Database, entity_id: int) -> list[Link]:

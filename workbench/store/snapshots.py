@@ -50,6 +50,8 @@ def add_snapshot(
     case_id: int | None = None,
     run_id: int | None = None,
 ) -> dict[str, Any]:
+    taken = to_iso(taken_at or utc_now())
+    summary_json = json.dumps(summary, sort_keys=True)
     cursor = db.execute(
         "INSERT INTO snapshots (entity_id, protocol, status, reason, taken_at, summary, "
         "imported, case_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -58,8 +60,8 @@ def add_snapshot(
             protocol,
             status,
             reason,
-            to_iso(taken_at or utc_now()),
-            json.dumps(summary, sort_keys=True),
+            taken,
+            summary_json,
             int(imported),
             case_id,
             run_id,
@@ -85,7 +87,21 @@ def add_snapshot(
             "evidence_ids": evidence_ids,
         },
     )
-    return get_snapshot(db, snapshot_id)
+    # What get_snapshot would read back, built from what was written (a bulk run stores
+    # thousands): the summary as JSON gives it, evidence ids in order.
+    return {
+        "id": snapshot_id,
+        "entity_id": entity_id,
+        "protocol": protocol,
+        "status": status,
+        "reason": reason,
+        "taken_at": taken,
+        "summary": json.loads(summary_json),
+        "imported": bool(imported),
+        "case_id": case_id,
+        "run_id": run_id,
+        "evidence_ids": sorted(evidence_ids),
+    }
 
 
 def get_snapshot(db: Database, snapshot_id: int) -> dict[str, Any]:
