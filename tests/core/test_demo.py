@@ -49,7 +49,8 @@ def test_every_lookup_link_cites_evidence_that_was_imported_with_its_claimed_tim
     evidence = {item["id"]: item for item in detail["evidence"]}
     names = {e["id"]: e["value"] for e in detail["entities"]}
     registered_to = [
-        link for link in detail["links"]
+        link
+        for link in detail["links"]
         if link["type"] == "registered_to" and names[link["dst_id"]] == "Pedro Kresker"
     ]
     assert registered_to and registered_to[0]["evidence_ids"]
@@ -58,8 +59,9 @@ def test_every_lookup_link_cites_evidence_that_was_imported_with_its_claimed_tim
         assert evidence[evidence_id]["imported"] is True
         assert evidence[evidence_id]["captured_at"].startswith("2009-11-02")
     resolves = [link for link in detail["links"] if link["type"] == "resolves_to"]
-    assert resolves and all(evidence[e]["kind"] == "dns" for l in resolves
-                            for e in l["evidence_ids"])
+    assert resolves and all(
+        evidence[e]["kind"] == "dns" for link in resolves for e in link["evidence_ids"]
+    )
 
 
 def test_the_two_cases_link_by_themselves_through_roms_wording_price_and_card_schemes(demo_store):
@@ -68,8 +70,11 @@ def test_the_two_cases_link_by_themselves_through_roms_wording_price_and_card_sc
     assert [item["case"]["title"] for item in related] == ["AllofMP3"]
     shared = related[0]["shared"]
     entities = {(s["entity"]["kind"], s["entity"]["value"]) for s in shared if s["via"] == "entity"}
-    assert {("collecting_society", "ROMS"), ("payment_processor", "Visa"),
-            ("payment_processor", "MasterCard")} <= entities
+    assert {
+        ("collecting_society", "ROMS"),
+        ("payment_processor", "Visa"),
+        ("payment_processor", "MasterCard"),
+    } <= entities
     values = {s["name"]: s["value"] for s in shared if s["via"] == "value"}
     assert "subject to the law of the russian federation" in values["licence_wording"]
     assert "price_model" in values
