@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
 from workbench.cli.output import CommandResult, table
-from workbench.domain.errors import InvalidInput
+from workbench.domain.errors import InvalidInput, NotFound
 from workbench.domain.times import parse_when
 from workbench.lookups.settings import LookupSettings, parse_server
 
@@ -115,6 +118,13 @@ def register(
         default=None,
         help="default: the user data folder, which lookups then prefer to the bundled copies",
     )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=15.0,
+        metavar="S",
+        help="give up on a file after this many seconds (default 15)",
+    )
     p.set_defaults(handler=data_refresh_command, needs_store=False)
 
 
@@ -171,6 +181,8 @@ def lookup_command(args, db: Database) -> CommandResult:
         if args.queries or args.from_file:
             raise InvalidInput("--resume", args.resume, "takes no domains: it finishes a run")
         run_id = args.resume
+        if db.execute("SELECT 1 FROM lookup_runs WHERE id = ?", [run_id]).fetchone() is None:
+            raise NotFound("lookup run", run_id)
     else:
         lines = list(args.queries) + (_read_lines(args.from_file) if args.from_file else [])
         if not lines:
@@ -182,10 +194,19 @@ def lookup_command(args, db: Database) -> CommandResult:
             ip_rdap=not args.no_ip_rdap,
         )
         run_id = start_run(db, parse_queries(lines), case_id=args.case, plan=plan)
+    # Said before any lookup: after a kill -9 nothing else would tell the user which run
+    # to resume.
+    print(
+        f"workbench: lookup run {run_id} (if interrupted: workbench lookup --resume {run_id})",
+        file=sys.stderr,
+        flush=True,
+    )
     reporter = None if getattr(args, "json", False) else _ProgressLine()
     report = run_lookups(db, run_id, settings, on_progress=reporter)
     if reporter:
         reporter.finish()
+    if getattr(args, "json", False):
+        _describe_found(db, report.results)
     rows = []
     for result in report.results:
         statuses = {}
@@ -208,6 +229,52 @@ def lookup_command(args, db: Database) -> CommandResult:
     if report.cancelled:
         text += f" (interrupted: workbench lookup --resume {report.run_id})"
     return CommandResult(report.as_dict(), text)
+
+
+def _describe_found(db: Database, results: list[dict]) -> None:
+    """Add to each lookup of `results` the entities and links it found, not just their ids,
+    so a script reading `--json` needs no second query."""
+    lookups = [lookup for result in results for lookup in result["lookups"]]
+    entity_ids = sorted({i for lookup in lookups for i in lookup["entity_ids"]})
+    link_ids = sorted({i for lookup in lookups for i in lookup["link_ids"]})
+    entities, links = {}, {}
+    for start in range(0, len(entity_ids), 500):
+        chunk = entity_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for entity_id, kind, value, attrs in db.execute(
+            f"SELECT id, kind, value, attrs FROM entities WHERE id IN ({marks})",  # noqa: S608
+            chunk,
+        ):
+            entities[entity_id] = {
+                "id": entity_id,
+                "kind": kind,
+                "value": value,
+                "attrs": json.loads(attrs),
+            }
+    for start in range(0, len(link_ids), 500):
+        chunk = link_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for link_id, src_id, link_type, label, dst_id in db.execute(
+            f"SELECT id, src_id, type, label, dst_id FROM links WHERE id IN ({marks})",  # noqa: S608
+            chunk,
+        ):
+            links[link_id] = {
+                "id": link_id,
+                "src_id": src_id,
+                "type": link_type,
+                "label": label,
+                "dst_id": dst_id,
+                "evidence_ids": [],
+            }
+        for link_id, evidence_id in db.execute(
+            f"SELECT link_id, evidence_id FROM link_evidence WHERE link_id IN ({marks}) "  # noqa: S608
+            "ORDER BY evidence_id",
+            chunk,
+        ):
+            links[link_id]["evidence_ids"].append(evidence_id)
+    for lookup in lookups:
+        lookup["entities"] = [entities[i] for i in lookup["entity_ids"]]
+        lookup["links"] = [links[i] for i in lookup["link_ids"]]
 
 
 class _ProgressLine:
@@ -272,19 +339,48 @@ def evidence_import_command(args, db: Database) -> CommandResult:
     )
 
 
-def _fetch(url: str) -> bytes:
+def _fetch(url: str, timeout_s: float) -> bytes:
     if not url.startswith("https://"):
         raise InvalidInput("url", url, "bootstrap data is only fetched over https")
     request = urllib.request.Request(url, headers={"User-Agent": "workbench data refresh"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
         return response.read(8 * 1024 * 1024 + 1)
+
+
+def _fetch_within(timeout_s: float):
+    """`_fetch` with an overall deadline: urllib's timeout is per socket operation and does
+    not cover resolving the name, so a silent proxy, a resolver that never answers or a
+    server sending a byte at a time would otherwise hold the command for minutes."""
+
+    def fetch(url: str) -> bytes:
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                outcome["raw"] = _fetch(url, timeout_s)
+            except BaseException as exc:  # handed back to the waiting thread
+                outcome["error"] = exc
+
+        # A daemon thread: one stuck in the resolver must not keep the command alive.
+        worker = threading.Thread(target=work, name="data-refresh", daemon=True)
+        worker.start()
+        worker.join(timeout_s)
+        if worker.is_alive():
+            raise TimeoutError(f"no complete answer within {timeout_s:g} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["raw"]
+
+    return fetch
 
 
 def data_refresh_command(args) -> CommandResult:
     from workbench.lookups.rdap_bootstrap import refresh_bootstrap, refreshed_bootstrap_dir
 
+    if not 0 < args.timeout <= 600:
+        raise InvalidInput("--timeout", args.timeout, "must be between 0 and 600 seconds")
     dest = args.dest or refreshed_bootstrap_dir()
-    publications = refresh_bootstrap(dest, _fetch)
+    publications = refresh_bootstrap(dest, _fetch_within(args.timeout))
     lines = [f"{name}: published {date}" for name, date in sorted(publications.items())]
     return CommandResult(
         {"rdap_bootstrap": publications, "dest": str(dest)},
