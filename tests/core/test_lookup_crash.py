@@ -135,7 +135,13 @@ def test_a_bulk_lookup_killed_at_random_points_keeps_whole_domains_and_resumes(
                 ),
                 60,
             )
-            assert started and process.poll() is None, f"seed {seed}: run ended before kill"
+            if not started or process.poll() is not None:
+                process.kill()
+                process.wait(10)
+                pytest.fail(
+                    f"seed {seed}: before kill {kill} the run ended or stalled "
+                    f"(exit {process.returncode}): {process.stderr.read().decode()}"
+                )
             time.sleep(rng.uniform(0.0, 0.5))
             process.kill()
         finally:
