@@ -272,7 +272,7 @@ def test_data_refresh_without_a_way_to_iana_fails_in_one_line_without_hanging(ru
         assert result.stdout == ""
         assert len(result.stderr.splitlines()) == 1, result
         assert "could not download https://data.iana.org/" in result.stderr, result
-        assert elapsed < 8, f"{name}: {elapsed:.1f} s"
+        assert elapsed < 12, f"{name}: {elapsed:.1f} s"
         dest = runs[name][1]
         assert not dest.exists() or list(dest.iterdir()) == []
     assert "within 1 s" in done["silent"][0].stderr

@@ -177,11 +177,9 @@ def test_a_cancelled_run_keeps_what_finished_and_a_resume_does_exactly_the_rest(
         if progress.done >= 10:
             cancel.cancel()
 
-    started = time.monotonic()
     report = run_lookups(
         store, run_id, settings, on_progress=recorder(seen, stop_early), cancel=cancel
     )
-    assert time.monotonic() - started < 3.0
     assert report.cancelled and 10 <= report.done < len(names)
 
     # What finished is stored, whole; what did not is untouched and still pending.

@@ -339,7 +339,8 @@ def test_faults_leave_a_snapshot_with_their_status_and_reason_and_no_data(server
     settings = servers.fast_settings(timeout_s=0.5, dns_lifetime_s=0.5, rate_limit_backoff_s=0.1)
     started = time.monotonic()
     report = look_up(store, settings, ["silent-whois.test", "busy.test", "broken.test"])
-    assert time.monotonic() - started < 3.0
+    # The silent server would hold the lookup for ever: the 0.5 s deadline ends it.
+    assert time.monotonic() - started < 10
 
     silent = lookups_of(report, "silent-whois.test")["whois"]
     assert silent["status"] == "failed" and "deadline" in silent["reason"], silent
@@ -372,11 +373,11 @@ def test_faults_leave_a_snapshot_with_their_status_and_reason_and_no_data(server
 def test_with_no_server_reachable_every_lookup_is_offline_at_once_and_the_store_still_works(
     store,
 ):
-    settings = unreachable_settings()
+    settings = unreachable_settings(timeout_s=30.0, dns_lifetime_s=30.0)
     started = time.monotonic()
     report = look_up(store, settings, ["soundsbox.test", "allofmp3.test"])
     elapsed = time.monotonic() - started
-    assert elapsed < 1.5, f"{elapsed:.2f} s: offline must fail fast, not wait for the timeout"
+    assert elapsed < 5, f"{elapsed:.2f} s: offline must fail at once, not wait for the 30 s"
     for domain in ("soundsbox.test", "allofmp3.test"):
         found = lookups_of(report, domain)
         assert {p: lk["status"] for p, lk in found.items()} == {
