@@ -222,3 +222,26 @@ def test_spellings_of_one_domain_make_one_item_of_the_run(servers, store):
     (result,) = report.results
     addresses = [lk["query"] for lk in result["lookups"] if lk["protocol"] == "rdap_ip"]
     assert sorted(addresses) == ["192.0.2.10", "2001:db8::10"]
+
+
+def test_when_storing_fails_the_network_work_stops_too(servers, store):
+    # A progress callback that fails (a bug in a window, say) ends the run on the
+    # writer's side; the lookups still in flight must not go on asking servers.
+    names = bulk_names(150)
+    run_id = start_run(store, parse_queries(names), case_id=None, plan=LookupPlan())
+
+    def broken(progress: Progress) -> None:
+        raise RuntimeError("the window that showed progress is gone")
+
+    with pytest.raises(RuntimeError, match="window"):
+        run_lookups(store, run_id, fast(servers, concurrency=4), on_progress=broken)
+    time.sleep(0.2)  # a request already on its way when the run failed may still land
+    asked = len(servers.rdap.requests)
+    time.sleep(0.5)
+    assert len(servers.rdap.requests) == asked, "lookups went on after the run failed"
+    assert not [t for t in threading.enumerate() if t.name == f"lookup-run-{run_id}"]
+    # What was stored before the failure stays stored, whole; the rest can be resumed.
+    states = item_states(store, run_id)
+    assert "pending" in states.values()
+    counts = snapshot_counts(store, run_id)
+    assert set(counts) == {q for q, state in states.items() if state == "done"}

@@ -201,28 +201,35 @@ def run_lookups(
     worker.start()
     report = RunReport(run_id, total, progress.done, False, [])
     finished = False
-    while not finished:
-        batch: list[DomainLookup] = []
-        item = results.get()
-        deadline = time.monotonic() + BATCH_SECONDS
-        while True:
-            if item is None:
-                finished = True
-                break
-            if isinstance(item, BaseException):
-                worker.join()
-                raise item
-            batch.append(item)
-            if len(batch) >= BATCH_MAX:
-                break
-            try:
-                item = results.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-        if batch:
-            _store_batch(db, run_id, case_id, batch, progress, report)
-            if on_progress:
-                on_progress(progress)
+    try:
+        while not finished:
+            batch: list[DomainLookup] = []
+            item = results.get()
+            deadline = time.monotonic() + BATCH_SECONDS
+            while True:
+                if item is None:
+                    finished = True
+                    break
+                if isinstance(item, BaseException):
+                    worker.join()
+                    raise item
+                batch.append(item)
+                if len(batch) >= BATCH_MAX:
+                    break
+                try:
+                    item = results.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+            if batch:
+                _store_batch(db, run_id, case_id, batch, progress, report)
+                if on_progress:
+                    on_progress(progress)
+    except BaseException:
+        # Storing failed or was interrupted: stop the network work as well, or it would
+        # go on asking servers for results nobody stores.
+        cancel.cancel()
+        worker.join(5)
+        raise
     worker.join()
     report.results.sort(key=lambda result: result["position"])
     report.done = progress.done
