@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import stat
 import sys
 from pathlib import Path
 
@@ -11,13 +12,14 @@ from sqlite_utils import Database
 from workbench.cli.output import CommandResult, table
 from workbench.domain.attributes import parse_attribute_pairs
 from workbench.domain.errors import InvalidInput
+from workbench.domain.homoglyphs import value_warnings
 from workbench.domain.prices import parse_price
 from workbench.domain.times import parse_when
 from workbench.services import casework
 from workbench.services.storefronts import StorefrontForm, record_storefront
 from workbench.store.cases import list_cases
 from workbench.store.details import case_detail, entity_detail
-from workbench.store.evidence import get_evidence
+from workbench.store.evidence import MAX_EVIDENCE_BYTES, get_evidence
 
 
 def register(
@@ -225,11 +227,14 @@ def storefront_add(args, db: Database) -> CommandResult:
     result = record_storefront(db, args.case, form)
     store = result["storefront"]
     result["id"] = store["id"]
+    warnings = [warning for url in args.url for warning in value_warnings("url", url)]
+    result["warnings"] = warnings
     return CommandResult(
         result,
         f"storefront {store['id']} recorded: {store['value']} "
         f"({len(result['entities'])} related entities, "
         f"{len(result['links'])} links)",
+        warnings=warnings,
     )
 
 
@@ -237,7 +242,12 @@ def entity_add(args, db: Database) -> CommandResult:
     entity = casework.add_entity(
         db, args.case, args.kind, args.value, parse_attribute_pairs(args.attr)
     )
-    return CommandResult(entity.as_dict(), f"entity {entity.id}: {entity.kind} {entity.value}")
+    # Accepted, but said out loud: a lookalike name is evidence, and a trap for the reader.
+    warnings = value_warnings(entity.kind, entity.value, args.value)
+    data = {**entity.as_dict(), "warnings": warnings}
+    return CommandResult(
+        data, f"entity {entity.id}: {entity.kind} {entity.value}", warnings=warnings
+    )
 
 
 def entity_show(args, db: Database) -> CommandResult:
@@ -280,8 +290,9 @@ def event_add(args, db: Database) -> CommandResult:
         args.case,
         args.kind,
         args.text,
-        at=parse_when(args.at, "--at") if args.at else None,
-        deadline=parse_when(args.deadline, "--deadline") if args.deadline else None,
+        # `is not None`: an empty `--at ''` is a mistake to report, not "now".
+        at=parse_when(args.at, "--at") if args.at is not None else None,
+        deadline=parse_when(args.deadline, "--deadline") if args.deadline is not None else None,
         outcome=args.outcome,
         entity_ids=args.entity,
     )
@@ -291,19 +302,22 @@ def event_add(args, db: Database) -> CommandResult:
 
 
 def evidence_add(args, db: Database) -> CommandResult:
-    captured_at = parse_when(args.captured_at, "--captured-at") if args.captured_at else None
+    captured_at = (
+        parse_when(args.captured_at, "--captured-at") if args.captured_at is not None else None
+    )
     options = {"captured_at": captured_at, "source": args.source, "note": args.note}
     if args.text is not None and args.file:
         raise InvalidInput("evidence", args.file, "give a FILE or --text, not both")
     if args.text is not None:
+        if not args.text.strip():
+            raise InvalidInput("--text", args.text, "is empty")
         item = casework.add_evidence_bytes(
             db, args.case, args.kind, args.text.encode("utf-8"), media_type="text/plain", **options
         )
     elif args.file == "-":
-        item = casework.add_evidence_bytes(
-            db, args.case, args.kind, sys.stdin.buffer.read(), **options
-        )
+        item = casework.add_evidence_bytes(db, args.case, args.kind, _read_stdin(), **options)
     elif args.file:
+        _check_evidence_file(args.file)
         item = casework.add_evidence_file(db, args.case, args.kind, Path(args.file), **options)
     else:
         raise InvalidInput("evidence", "", "give a FILE, - for standard input, or --text")
@@ -312,6 +326,35 @@ def evidence_add(args, db: Database) -> CommandResult:
         f"evidence {item.id} stored: sha256 {item.sha256}, "
         f"{item.size} bytes, captured {item.captured_at}",
     )
+
+
+def _read_stdin() -> bytes:
+    # Bounded: `- < /dev/zero` must end in a message, not in all the memory there is.
+    content = sys.stdin.buffer.read(MAX_EVIDENCE_BYTES + 1)
+    if not content:
+        raise InvalidInput("file", "-", "standard input is empty")
+    if len(content) > MAX_EVIDENCE_BYTES:
+        raise InvalidInput("file", "-", f"is larger than {MAX_EVIDENCE_BYTES // 2**20} MiB")
+    return content
+
+
+def _check_evidence_file(name: str) -> None:
+    """Refuse, before reading it, what cannot be an evidence file: an empty file, one over
+    the size cap, or a device or pipe (`/dev/zero` would be read forever)."""
+    try:
+        info = Path(name).stat()
+    except OSError:
+        return  # missing or unreadable: add_evidence_file says which
+    if stat.S_ISDIR(info.st_mode):
+        return  # add_evidence_file: "is a directory"
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidInput(
+            "file", name, "is not a regular file (a device, pipe or socket; use - for stdin)"
+        )
+    if info.st_size == 0:
+        raise InvalidInput("file", name, "is empty")
+    if info.st_size > MAX_EVIDENCE_BYTES:
+        raise InvalidInput("file", name, f"is larger than {MAX_EVIDENCE_BYTES // 2**20} MiB")
 
 
 def evidence_show(args, db: Database) -> CommandResult:

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass
 class CommandResult:
     """`data` is printed as JSON with --json; `text` is what a person reads otherwise.
-    `exit_code` 1 means the command ran but found problems (verify, integrity)."""
+    `exit_code` 1 means the command ran but found problems (verify, integrity).
+    `warnings` are about what was accepted but may mislead (a lookalike domain): each is
+    one line on stderr, and with --json also the `warnings` list of a dict `data`."""
 
     data: Any
     text: str
     exit_code: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE
@@ -25,6 +28,10 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE
 def emit(result: CommandResult, as_json: bool) -> int:
     """Print the result; a terminal that cannot show a character, or a reader that went
     away (`| head`), must not turn a finished command into a traceback."""
+    for warning in result.warnings:
+        _warn(warning)
+    if as_json and result.warnings and isinstance(result.data, dict):
+        result.data.setdefault("warnings", list(result.warnings))
     try:
         if as_json:
             text = json.dumps(result.data, ensure_ascii=False, indent=2, default=str)
@@ -43,6 +50,18 @@ def emit(result: CommandResult, as_json: bool) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     return result.exit_code
+
+
+def _warn(warning: str) -> None:
+    # One line each, with control characters from the data made visible; a terminal that
+    # cannot show a character gets an escape rather than an error.
+    line = f"workbench: warning: {_printable(warning)}\n"
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    try:
+        sys.stderr.write(line.encode(encoding, "backslashreplace").decode(encoding))
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # a warning that cannot be shown must not fail a command that worked
 
 
 def _can_encode(text: str) -> bool:

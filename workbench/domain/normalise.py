@@ -26,6 +26,7 @@ MAX_LABEL_LENGTH = 63
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LDH_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _WHITESPACE = re.compile(r"\s+")
+_ENDS_IN_NUMBER = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def normalise_hostname(text: str, field: str = "hostname") -> Hostname:
     if len(ascii_form) > MAX_HOSTNAME_LENGTH:
         raise InvalidInput(field, raw, f"is longer than {MAX_HOSTNAME_LENGTH} characters")
     labels = ascii_form.split(".")
+    if _ENDS_IN_NUMBER.match(labels[-1]):
+        # "127.1" and "0x7f.1" are addresses to every URL parser and resolver (WHATWG
+        # URL "ends in a number"); no top-level domain is numeric.
+        raise InvalidInput(field, raw, "ends in a number: it reads as an IP address, not a name")
     for label in labels:
         if not label:
             raise InvalidInput(field, raw, "has an empty label")
