@@ -14,10 +14,14 @@ started, so the export works from the command line with no display.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 import os
 import re
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +42,6 @@ from PySide6.QtGui import (
     QPolygonF,
     QPyTextObject,
     QTextCharFormat,
-    QTextCursor,
     QTextDocument,
     QTextFormat,
 )
@@ -50,8 +53,10 @@ from workbench.export.casedata import KIND_TITLES, CaseData, evidence_content, l
 from workbench.export.files import atomic_path
 from workbench.export.graph_layout import GraphPicture, layout_case
 from workbench.export.pdf_html import (
+    GRAPH_CAPTION_MARKER,
     GRAPH_MARKER,
     STYLE,
+    CaseFileHtml,
     build_case_file_html,
     esc,
     graph_caption,
@@ -123,6 +128,31 @@ class PdfResult:
             "seconds": round(self.seconds, 3),
             "uncited_facts": self.uncited_facts,
         }
+
+
+@contextlib.contextmanager
+def _none_kept_alive() -> Iterator[None]:
+    """Give back the references to None that Qt calls take during the block.
+
+    PySide6 6.12.0 on Python 3.11 drops a reference to None on every call of a method that
+    returns nothing (setPen, drawLine, newPage, ...; 6.11.3 does not, and from Python 3.12
+    None is immortal). A case file makes thousands of such calls; without this the
+    interpreter aborts ("none_dealloc") when it exits. A reserve keeps the count positive
+    during the block; what was lost is then given back as references nothing ever
+    releases (held by a list, they would be released again when the interpreter exits)."""
+    reserve = [None] * 1_000_000
+    before = sys.getrefcount(None)
+    try:
+        yield
+    finally:
+        lost = before - sys.getrefcount(None)
+        del reserve
+        if lost > 0:
+            increment = ctypes.pythonapi.Py_IncRef
+            increment.argtypes = [ctypes.py_object]
+            increment.restype = None
+            for _ in range(lost):
+                increment(None)
 
 
 def ensure_gui_application() -> None:
@@ -203,14 +233,14 @@ def export_pdf(db: Database, case_id: int, path: str | os.PathLike) -> PdfResult
     }
     built = build_case_file_html(data, contents, _renderings(data, contents), names, verified)
     picture = layout_case(data)
-    html = built.html.replace(
-        "@@graph-caption@@",
-        _legend(picture)
-        + graph_caption(len(picture.nodes), picture.total_nodes, picture.total_edges),
+    caption = _legend(picture) + graph_caption(
+        len(picture.nodes), picture.total_nodes, picture.total_edges
     )
-    ensure_gui_application()
-    with atomic_path(path) as partial:
-        pages = _render(partial, html, built.sections, picture, data, contents, names)
+    for part in built.parts:
+        part.html = part.html.replace(GRAPH_CAPTION_MARKER, caption)
+    with atomic_path(path) as partial, _none_kept_alive():
+        ensure_gui_application()
+        pages = _render(partial, built, picture, data, contents, names)
     target = Path(path)
     return PdfResult(
         path=str(target),
@@ -253,8 +283,8 @@ class _GraphObject(QPyTextObject):
 
     TYPE = QTextFormat.ObjectTypes.UserObject + 1
 
-    def __init__(self, picture: GraphPicture, size: QSizeF, parent=None):
-        super().__init__(parent)
+    def __init__(self, picture: GraphPicture, size: QSizeF):
+        super().__init__()
         self.picture = picture
         self.size = size
 
@@ -339,10 +369,30 @@ def draw_graph(painter: QPainter, rect: QRectF, picture: GraphPicture) -> None:
     painter.restore()
 
 
+class _Page:
+    """Page geometry at the writer's resolution."""
+
+    def __init__(self, writer: QPdfWriter):
+        self.width, self.height = writer.width(), writer.height()
+        self.body = QSizeF(
+            self.width - MARGIN_LEFT - MARGIN_RIGHT, self.height - MARGIN_TOP - MARGIN_BOTTOM
+        )
+
+
+def _new_document(writer: QPdfWriter, page: _Page, html: str) -> QTextDocument:
+    document = QTextDocument()
+    document.documentLayout().setPaintDevice(writer)
+    document.setDefaultFont(_font("DejaVu Serif", 9.5))
+    document.setDefaultStyleSheet(STYLE)
+    document.setDocumentMargin(0)
+    document.setPageSize(page.body)
+    document.setHtml(html)
+    return document
+
+
 def _render(
     target: Path,
-    html: str,
-    sections,
+    built: CaseFileHtml,
     picture: GraphPicture,
     data: CaseData,
     contents: dict[int, bytes],
@@ -359,29 +409,30 @@ def _render(
     )
     writer.setTitle(f"Case {data.case.id}: {data.case.title}")
     writer.setCreator(f"Rights-Investigation Workbench {__version__}")
-    page_width, page_height = writer.width(), writer.height()
-    body = QSizeF(page_width - MARGIN_LEFT - MARGIN_RIGHT, page_height - MARGIN_TOP - MARGIN_BOTTOM)
-
-    document = QTextDocument()
-    document.documentLayout().setPaintDevice(writer)
-    document.setDefaultFont(_font("DejaVu Serif", 9.5))
-    document.setDefaultStyleSheet(STYLE)
-    document.setDocumentMargin(0)
-    document.setPageSize(body)
+    page = _Page(writer)
     graph = _GraphObject(
-        picture, QSizeF(body.width(), min(body.height() * 0.78, body.width() * 1.05)), document
+        picture, QSizeF(page.body.width(), min(page.body.height() * 0.78, page.body.width() * 1.05))
     )
-    document.documentLayout().registerHandler(_GraphObject.TYPE, graph)
-    document.setHtml(html)
-    cursor = document.find(GRAPH_MARKER)
-    if not cursor.isNull():
-        object_format = QTextCharFormat()
-        object_format.setObjectType(_GraphObject.TYPE)
-        cursor.insertText("\ufffc", object_format)
-        _relayout(document)
-    if _fill_contents_pages(document, sections, body.height()):
-        _relayout(document)
-    page_count = document.pageCount()
+    documents = []
+    for part in built.parts:
+        document = _new_document(writer, page, part.html)
+        if GRAPH_MARKER in part.html:
+            _insert_graph(document, graph)
+        documents.append(document)
+    # The cover's contents name the page each section starts on, so the cover is laid out
+    # last; its own length is learnt from a first layout with the markers in place.
+    cover_pages = _new_document(writer, page, built.cover.html).pageCount()
+    starts: dict[str, int] = {}
+    offset = cover_pages
+    for part, document in zip(built.parts, documents, strict=True):
+        for number, within in _section_pages(document, part.sections, page.body.height()):
+            starts[number] = offset + within + 1  # pages count from 1
+        offset += document.pageCount()
+    cover_html = built.cover.html
+    for section in built.sections:
+        cover_html = cover_html.replace(section.marker, str(starts.get(section.number, "")))
+    documents.insert(0, _new_document(writer, page, cover_html))
+    total = sum(document.pageCount() for document in documents)
 
     for item in data.evidence:
         writer.addFileAttachment(names[item.id], contents[item.id], item.media_type)
@@ -390,51 +441,59 @@ def _render(
     if not painter.begin(writer):
         raise WorkbenchError(f"cannot write the PDF at {target}")
     try:
-        header_font = _font("DejaVu Sans", 7.5)
-        rule = QPen(QColor("#9aa4ad"), 0.2 * MM)
-        title = data.case.title if len(data.case.title) <= 80 else data.case.title[:79] + "…"
-        generated = f"Generated {when(data.generated_at)} by workbench {__version__}"
-        for page in range(page_count):
-            if page:
-                writer.newPage()
-            painter.save()
-            painter.translate(MARGIN_LEFT, MARGIN_TOP - page * body.height())
-            document.drawContents(
-                painter, QRectF(0, page * body.height(), body.width(), body.height())
-            )
-            painter.restore()
-            painter.setFont(header_font)
-            painter.setPen(QColor("#44505c"))
-            head = QRectF(MARGIN_LEFT, MARGIN_TOP - 12 * MM, body.width(), 6 * MM)
-            painter.drawText(
-                head,
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                f"Case {data.case.id} · {title}",
-            )
-            painter.drawText(
-                head, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "Case file"
-            )
-            foot = QRectF(MARGIN_LEFT, page_height - MARGIN_BOTTOM + 6 * MM, body.width(), 6 * MM)
-            painter.drawText(
-                foot, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, generated
-            )
-            painter.drawText(
-                foot,
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                f"Page {page + 1} of {page_count}",
-            )
-            painter.setPen(rule)
-            painter.drawLine(
-                QPointF(MARGIN_LEFT, head.bottom() + 1 * MM),
-                QPointF(MARGIN_LEFT + body.width(), head.bottom() + 1 * MM),
-            )
-            painter.drawLine(
-                QPointF(MARGIN_LEFT, foot.top() - 1 * MM),
-                QPointF(MARGIN_LEFT + body.width(), foot.top() - 1 * MM),
-            )
+        number = 0
+        for document in documents:
+            for index in range(document.pageCount()):
+                if number:
+                    writer.newPage()
+                number += 1
+                painter.save()
+                painter.translate(MARGIN_LEFT, MARGIN_TOP - index * page.body.height())
+                document.drawContents(
+                    painter,
+                    QRectF(0, index * page.body.height(), page.body.width(), page.body.height()),
+                )
+                painter.restore()
+                _draw_margins(painter, page, data, number, total)
     finally:
         painter.end()
-    return page_count
+    return total
+
+
+def _insert_graph(document: QTextDocument, graph: _GraphObject) -> None:
+    graph.setParent(document)
+    document.documentLayout().registerHandler(_GraphObject.TYPE, graph)
+    cursor = document.find(GRAPH_MARKER)
+    if cursor.isNull():
+        return
+    object_format = QTextCharFormat()
+    object_format.setObjectType(_GraphObject.TYPE)
+    cursor.insertText("\ufffc", object_format)
+    _relayout(document)
+
+
+def _draw_margins(painter: QPainter, page: _Page, data: CaseData, number: int, total: int):
+    """The header (case id and title) and the footer (generation time, page x of y)."""
+    title = data.case.title if len(data.case.title) <= 80 else data.case.title[:79] + "…"
+    painter.setFont(_font("DejaVu Sans", 7.5))
+    painter.setPen(QColor("#44505c"))
+    head = QRectF(MARGIN_LEFT, MARGIN_TOP - 12 * MM, page.body.width(), 6 * MM)
+    left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    painter.drawText(head, left, f"Case {data.case.id} · {title}")
+    painter.drawText(head, right, "Case file")
+    foot = QRectF(MARGIN_LEFT, page.height - MARGIN_BOTTOM + 6 * MM, page.body.width(), 6 * MM)
+    painter.drawText(foot, left, f"Generated {when(data.generated_at)} by workbench {__version__}")
+    painter.drawText(foot, right, f"Page {number} of {total}")
+    painter.setPen(QPen(QColor("#9aa4ad"), 0.2 * MM))
+    painter.drawLine(
+        QPointF(MARGIN_LEFT, head.bottom() + 1 * MM),
+        QPointF(MARGIN_LEFT + page.body.width(), head.bottom() + 1 * MM),
+    )
+    painter.drawLine(
+        QPointF(MARGIN_LEFT, foot.top() - 1 * MM),
+        QPointF(MARGIN_LEFT + page.body.width(), foot.top() - 1 * MM),
+    )
 
 
 def _relayout(document: QTextDocument) -> None:
@@ -446,30 +505,24 @@ def _relayout(document: QTextDocument) -> None:
     document.markContentsDirty(0, document.characterCount())
 
 
-def _fill_contents_pages(document: QTextDocument, sections, page_height: float) -> bool:
-    """Replace the contents' page markers with the page each section heading landed on.
-
-    The markers sit on the cover page, so writing the numbers in does not move anything
-    that comes after the cover. Returns whether anything was written."""
+def _section_pages(document: QTextDocument, sections, page_height: float):
+    """(section number, page within the document) for each section heading it holds."""
+    if len(sections) == 1:
+        yield sections[0].number, 0
+        return
     layout = document.documentLayout()
-    pages = {}
-    block = document.begin()
     wanted = {section.heading: section for section in sections}
-    while block.isValid():
+    found = set()
+    block = document.begin()
+    while block.isValid() and len(found) < len(wanted):
         section = wanted.get(block.text())
-        # The contents table repeats each heading's text: only a heading outside a table
-        # is the section itself.
-        in_table = QTextCursor(block).currentTable() is not None
-        if section is not None and not in_table and section.number not in pages:
-            # Layout positions are rounded to 1/64 of a pixel, so a heading at the top
-            # of a page can sit a hair above the page's exact start.
+        # (The contents table repeating the headings is in the cover, a document of its
+        # own. Not QTextCursor.currentTable(): PySide6 6.12 drops a reference to None
+        # each time it returns None, and the interpreter aborts at exit.)
+        if section is not None and section.number not in found:
+            found.add(section.number)
+            # Layout positions are rounded to 1/64 of a pixel, so a heading at the top of
+            # a page can sit a hair above the page's exact start.
             top = layout.blockBoundingRect(block).top() + 1
-            pages[section.number] = int(top // page_height) + 1
+            yield section.number, int(top // page_height)
         block = block.next()
-    written = False
-    for section in sections:
-        cursor = document.find(section.marker)
-        if not cursor.isNull():
-            cursor.insertText(str(pages.get(section.number, "")))
-            written = True
-    return written

@@ -14,8 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from workbench import __version__
@@ -32,6 +31,11 @@ from workbench.export.casedata import (
 )
 
 GRAPH_MARKER = "[[workbench-link-graph]]"
+GRAPH_CAPTION_MARKER = "@@graph-caption@@"
+TOC_MARKER = "@@toc@@"
+# Above this many rows a section is a compact list rather than a table: Qt parses, lays
+# out and paints a table row several times slower than a paragraph.
+MAX_TABLE_ROWS = 120
 MAX_SHOWN_TEXT = 200_000  # characters of one exhibit reproduced in the appendix
 
 # C0 and C1 controls other than tab and newline, and the bidirectional overrides and
@@ -44,7 +48,7 @@ h1 { font-family: 'DejaVu Sans'; font-size: 20pt; font-weight: bold; margin-bott
 h2 { font-family: 'DejaVu Sans'; font-size: 14pt; font-weight: bold; color: #1a3550;
      margin-top: 16pt; margin-bottom: 6pt; }
 h3 { font-family: 'DejaVu Sans'; font-size: 11pt; font-weight: bold; color: #1a3550;
-     margin-top: 12pt; margin-bottom: 4pt; }
+     margin-top: 14pt; margin-bottom: 4pt; }
 p { margin-top: 2pt; margin-bottom: 4pt; }
 table.grid { border-collapse: collapse; margin-top: 2pt; margin-bottom: 6pt; }
 table.grid td, table.grid th { border: 0.5px solid #9aa4ad; padding: 3px; vertical-align: top; }
@@ -52,7 +56,10 @@ table.grid th { background-color: #e4e9ee; font-family: 'DejaVu Sans'; font-size
                 font-weight: bold; text-align: left; }
 table.grid td { font-size: 8.5pt; }
 table.meta td { font-size: 8.5pt; padding: 2px; vertical-align: top; }
-td.label { font-family: 'DejaVu Sans'; font-size: 8pt; color: #44505c; }
+td.label, span.label { font-family: 'DejaVu Sans'; font-size: 8pt; color: #44505c; }
+p.exmeta { font-size: 8.5pt; margin-top: 2pt; margin-bottom: 2pt; }
+p.row { font-size: 8.5pt; margin-top: 1pt; margin-bottom: 1pt; }
+p.rowhead { font-size: 9pt; margin-top: 5pt; margin-bottom: 1pt; }
 span.cite { font-family: 'DejaVu Sans'; font-size: 7.5pt; color: #1a3550; }
 span.nocite { font-family: 'DejaVu Sans'; font-size: 7.5pt; color: #8b1a1a; font-style: italic; }
 span.kind { font-family: 'DejaVu Sans'; font-size: 7.5pt; color: #44505c; }
@@ -109,6 +116,18 @@ def when(iso: str | None, *, seconds: bool = True) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
 
 
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
+
+
+def readable_attr(name: str, value: Any) -> str:
+    """An attribute as the case file prints it: times as UTC dates, counts with commas."""
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        return when(value)
+    if isinstance(value, int) and not isinstance(value, bool) and name != "asn":
+        return f"{value:,}"
+    return format_attr(name, value)
+
+
 @dataclass
 class Section:
     number: str
@@ -124,11 +143,23 @@ class Section:
 
 
 @dataclass
-class CaseFileHtml:
+class Part:
+    """A stretch of the case file that starts on a new page: laid out as a document of its
+    own, so that no edit to one part makes Qt lay out the others again."""
+
     html: str
     sections: list[Section]
+
+
+@dataclass
+class CaseFileHtml:
+    cover: Part  # holds the contents' page markers (Section.marker) to fill in last
+    parts: list[Part]
     uncited_facts: int
-    attachment_names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def sections(self) -> list[Section]:
+        return [section for part in self.parts for section in part.sections]
 
 
 class _Writer:
@@ -145,10 +176,15 @@ class _Writer:
         self.renderings = renderings
         self.attachment_names = attachment_names
         self.verified = verified
-        self.parts: list[str] = []
+        self.parts: list[Part] = [Part("", [])]  # the cover first
+        self.chunks: list[str] = []
         self.uncited = 0
-        self.sections: list[Section] = []
         self.generated = from_iso(data.generated_at)
+        self.outgoing: dict[int, list[Link]] = defaultdict(list)
+        self.incoming: dict[int, list[Link]] = defaultdict(list)
+        for link in data.links:
+            self.outgoing[link.src_id].append(link)
+            self.incoming[link.dst_id].append(link)
 
     # -- small pieces -------------------------------------------------------------------
     def cite(self, evidence_ids) -> str:
@@ -163,27 +199,25 @@ class _Writer:
         return esc(entity.value) if entity else f"entity {entity_id}"
 
     def links_from(self, entity_id: int, *types: str) -> list[Link]:
-        return [
-            link
-            for link in self.data.links
-            if link.src_id == entity_id and (not types or link.type in types)
-        ]
+        return [link for link in self.outgoing[entity_id] if not types or link.type in types]
 
     def links_to(self, entity_id: int, *types: str) -> list[Link]:
-        return [
-            link
-            for link in self.data.links
-            if link.dst_id == entity_id and (not types or link.type in types)
-        ]
+        return [link for link in self.incoming[entity_id] if not types or link.type in types]
+
+    def _close_part(self) -> None:
+        self.parts[-1].html = f"<html><body>{''.join(self.chunks)}</body></html>"
+        self.chunks = []
 
     def section(self, title: str, number: str, *, new_page: bool = False) -> None:
         section = Section(number, title)
-        self.sections.append(section)
-        style = ' style="page-break-before: always"' if new_page else ""
-        self.parts.append(f"<h2{style}>{esc(section.heading)}</h2>")
+        if new_page:
+            self._close_part()
+            self.parts.append(Part("", []))
+        self.parts[-1].sections.append(section)
+        self.chunks.append(f"<h2>{esc(section.heading)}</h2>")
 
     def add(self, text: str) -> None:
-        self.parts.append(text)
+        self.chunks.append(text)
 
     def list_with_cites(self, links: list[Link], other_end: str = "dst") -> str:
         items = []
@@ -193,7 +227,7 @@ class _Writer:
         return "; ".join(items)
 
     # -- the document -------------------------------------------------------------------
-    def build(self) -> str:
+    def build(self) -> None:
         self.cover()
         self.summary()
         self.storefronts()
@@ -204,11 +238,11 @@ class _Writer:
         self.lookups()
         self.cross_case()
         self.appendix()
-        return "".join(self.parts)
+        self._close_part()
 
     def cover(self) -> None:
         case = self.data.case
-        self.add('<p class="small" style="margin-top: 40pt">CASE FILE</p>')
+        self.add('<p class="small" style="margin-top: 60pt">CASE FILE</p>')
         self.add(f"<h1>{esc(case.title)}</h1>")
         rows = [
             ("Case", f"{case.id}"),
@@ -236,9 +270,9 @@ class _Writer:
         for label, value in rows:
             self.add(f'<tr><td class="label" width="22%">{label}</td><td>{value}</td></tr>')
         self.add("</table>")
-        self.add("<h3>Contents</h3>")
+        self.add('<h3 style="margin-top: 24pt">Contents</h3>')
         self.add('<table class="meta" width="100%" cellspacing="0" cellpadding="1">')
-        self.add("@@toc@@")
+        self.add(TOC_MARKER)
         self.add("</table>")
         self.add(
             '<p class="note" style="margin-top: 18pt">How to read this file: every statement '
@@ -251,10 +285,10 @@ class _Writer:
             "own record and rest on no exhibit.</p>"
         )
 
-    def toc_rows(self, pages: dict[str, int] | None = None) -> str:
+    def toc_rows(self) -> str:
         rows = []
-        for section in self.sections:
-            page = str(pages[section.number]) if pages else section.marker
+        for section in (s for part in self.parts[1:] for s in part.sections):
+            page = section.marker
             rows.append(
                 f'<tr><td>{esc(section.heading)}</td><td align="right" width="12%">{page}</td></tr>'
             )
@@ -278,9 +312,9 @@ class _Writer:
                 holders = self.links_to(phone.id, "contact_phone")
                 voice = [link for link in holders if link.label != "fax"]
                 if voice:
+                    names = ", ".join(dict.fromkeys(self.name(link.src_id) for link in voice))
                     findings.append(
-                        f"The phone number {esc(phone.value)} given for "
-                        f"{', '.join(self.name(link.src_id) for link in voice)} is a fax line "
+                        f"The phone number {esc(phone.value)} given for {names} is a fax line "
                         f"{self.cite(ev for link in voice for ev in link.evidence_ids)}."
                     )
         for related in data.related:
@@ -322,7 +356,7 @@ class _Writer:
         for entity in data.entities:
             counts[entity.kind] += 1
         kinds = ", ".join(
-            f"{n} {esc(KIND_TITLES.get(k, k).lower())}"
+            f"{n} {esc(KIND_SINGULAR.get(k, k) if n == 1 else KIND_TITLES.get(k, k).lower())}"
             for k, n in sorted(counts.items(), key=lambda kv: kind_rank(kv[0]))
         )
         self.add(
@@ -468,24 +502,31 @@ class _Writer:
             "this case names, by kind. Each rests on the exhibits of the relationships and "
             "lookups it takes part in.</p>"
         )
+        as_table = len(self.data.entities) <= MAX_TABLE_ROWS
         for kind, entities in self.data.by_kind():
             self.add(f"<h3>{esc(KIND_TITLES.get(kind, kind))} ({len(entities)})</h3>")
-            self.add(
-                '<table class="grid" width="100%" cellspacing="0" cellpadding="3">'
-                '<thead><tr><th width="30%">Entity</th><th>Details</th>'
-                '<th width="14%">Exhibits</th></tr></thead>'
-            )
+            if as_table:
+                self.add(
+                    '<table class="grid" width="100%" cellspacing="0" cellpadding="3">'
+                    '<thead><tr><th width="30%">Entity</th><th>Details</th>'
+                    '<th width="14%">Exhibits</th></tr></thead>'
+                )
             for entity in entities:
                 details = "; ".join(
-                    f"{esc(name.replace('_', ' '))}: {esc(format_attr(name, value))}"
+                    f"{esc(name.replace('_', ' '))}: {esc(readable_attr(name, value))}"
                     for name, value in sorted(entity.attrs.items())
                     if name not in ("licence_claim", "prices") or kind != "storefront"
                 )
-                self.add(
-                    f"<tr><td>{esc(entity.value)}</td><td>{details}</td>"
-                    f"<td>{self.cite(self.data.entity_evidence(entity.id))}</td></tr>"
-                )
-            self.add("</table>")
+                cite = self.cite(self.data.entity_evidence(entity.id))
+                if as_table:
+                    self.add(
+                        f"<tr><td>{esc(entity.value)}</td><td>{details}</td><td>{cite}</td></tr>"
+                    )
+                else:
+                    details = f" — {details}" if details else ""
+                    self.add(f'<p class="row"><b>{esc(entity.value)}</b>{details} {cite}</p>')
+            if as_table:
+                self.add("</table>")
 
     def relationships(self) -> None:
         self.section("Relationships", "4", new_page=True)
@@ -502,26 +543,46 @@ class _Writer:
                 self.name(link.dst_id).casefold(),
             ),
         )
+        if len(ordered) > MAX_TABLE_ROWS:
+            self.relationship_list(ordered)
+            return
         self.add(
             '<table class="grid" width="100%" cellspacing="0" cellpadding="3">'
             '<thead><tr><th width="30%">From</th><th width="22%">Relationship</th>'
             '<th width="32%">To</th><th width="16%">Exhibits</th></tr></thead>'
         )
         for link in ordered:
-            confidence = (
-                f'<br/><span class="kind">confidence {link.confidence:.2f}</span>'
-                if link.confidence < 1
-                else ""
-            )
             self.add(
                 f"<tr><td>{self.name(link.src_id)}<br/>"
                 f'<span class="kind">{esc(self.kind_title(link.src_id))}</span></td>'
-                f"<td>{esc(link_phrase(link))}{confidence}</td>"
+                f"<td>{esc(link_phrase(link))}{self.confidence(link)}</td>"
                 f"<td>{self.name(link.dst_id)}<br/>"
                 f'<span class="kind">{esc(self.kind_title(link.dst_id))}</span></td>'
                 f"<td>{self.cite(link.evidence_ids)}</td></tr>"
             )
         self.add("</table>")
+
+    def relationship_list(self, ordered: list[Link]) -> None:
+        """Relationships grouped under the entity they start from, one line each."""
+        current = None
+        for link in ordered:
+            if link.src_id != current:
+                current = link.src_id
+                self.add(
+                    f'<p class="rowhead"><b>{self.name(link.src_id)}</b> '
+                    f'<span class="kind">{esc(self.kind_title(link.src_id))}</span></p>'
+                )
+            self.add(
+                f'<p class="row" style="margin-left: 14pt">{esc(link_phrase(link))} '
+                f"<b>{self.name(link.dst_id)}</b> "
+                f'<span class="kind">{esc(self.kind_title(link.dst_id))}</span>'
+                f"{self.confidence(link)} {self.cite(link.evidence_ids)}</p>"
+            )
+
+    def confidence(self, link: Link) -> str:
+        if link.confidence >= 1:
+            return ""
+        return f' <span class="kind">(confidence {link.confidence:.2f})</span>'
 
     def kind_of(self, entity_id: int) -> str:
         entity = self.data.entity_by_id.get(entity_id)
@@ -534,7 +595,7 @@ class _Writer:
     def graph(self) -> None:
         self.section("Link graph", "5", new_page=True)
         self.add(f"<p>{GRAPH_MARKER}</p>")
-        self.add("@@graph-caption@@")
+        self.add(GRAPH_CAPTION_MARKER)
 
     def deadline_state(self, event: Event) -> str | None:
         if not event.deadline:
@@ -552,6 +613,20 @@ class _Writer:
         )
         if not self.data.events:
             self.add("<p>No timeline entries.</p>")
+        elif len(self.data.events) > MAX_TABLE_ROWS:
+            for event in self.data.events:
+                extra = ""
+                if event.entity_ids:
+                    extra += " Concerning: " + ", ".join(self.name(i) for i in event.entity_ids)
+                if event.deadline:
+                    extra += f" Deadline: {when(event.deadline, seconds=False)}."
+                if event.outcome:
+                    extra += f" Outcome: {esc(event.outcome)}"
+                self.add(
+                    f'<p class="row"><b>{when(event.at, seconds=False)}</b> '
+                    f'<span class="kind">{esc(EVENT_KIND_TITLES.get(event.kind, event.kind))}'
+                    f"</span> {esc(event.text)}{extra}</p>"
+                )
         else:
             self.add(
                 '<table class="grid" width="100%" cellspacing="0" cellpadding="3">'
@@ -578,12 +653,14 @@ class _Writer:
         if not notices:
             self.add("<p>No notices or deadlines are recorded.</p>")
             return
-        self.add(
-            '<table class="grid" width="100%" cellspacing="0" cellpadding="3">'
-            '<thead><tr><th width="15%">Date (UTC)</th><th>Notice or step</th>'
-            '<th width="17%">Deadline</th><th width="22%">Status at generation</th>'
-            "</tr></thead>"
-        )
+        as_table = len(notices) <= MAX_TABLE_ROWS
+        if as_table:
+            self.add(
+                '<table class="grid" width="100%" cellspacing="0" cellpadding="3">'
+                '<thead><tr><th width="15%">Date (UTC)</th><th>Notice or step</th>'
+                '<th width="17%">Deadline</th><th width="22%">Status at generation</th>'
+                "</tr></thead>"
+            )
         for event in notices:
             state = self.deadline_state(event)
             status = {
@@ -592,11 +669,18 @@ class _Writer:
                 "passed": "<b>deadline passed</b>, no outcome recorded",
                 "open": "open: " + self.days_left(event.deadline),
             }[state]
-            self.add(
-                f"<tr><td>{when(event.at, seconds=False)}</td><td>{esc(event.text)}</td>"
-                f"<td>{when(event.deadline, seconds=False)}</td><td>{status}</td></tr>"
-            )
-        self.add("</table>")
+            if as_table:
+                self.add(
+                    f"<tr><td>{when(event.at, seconds=False)}</td><td>{esc(event.text)}</td>"
+                    f"<td>{when(event.deadline, seconds=False)}</td><td>{status}</td></tr>"
+                )
+            else:
+                self.add(
+                    f'<p class="row"><b>{when(event.at, seconds=False)}</b> {esc(event.text)} '
+                    f"Deadline {when(event.deadline, seconds=False)}: {status}.</p>"
+                )
+        if as_table:
+            self.add("</table>")
 
     def days_left(self, deadline: str | None) -> str:
         if not deadline:
@@ -698,7 +782,11 @@ class _Writer:
     def exhibit(self, number: int, item: Evidence, citing: list[str]) -> None:
         title = EVIDENCE_KIND_TITLES.get(item.kind, item.kind)
         about = item.query or item.filename or item.source or ""
-        style = ' style="page-break-before: always"' if number > 1 and item.size > 6000 else ""
+        # A long item starts on a page of its own; short ones follow each other, ruled off.
+        long_item = number > 1 and item.size > 3000
+        if number > 1 and not long_item:
+            self.add("<hr/>")
+        style = ' style="page-break-before: always"' if long_item else ""
         self.add(
             f"<h3{style}>Exhibit E{number}: {esc(title)}"
             + (f" — {esc(about)}" if about else "")
@@ -726,10 +814,15 @@ class _Writer:
             shown = citing[:8]
             more = f" and {len(citing) - 8} more" if len(citing) > 8 else ""
             rows.append(("Supports", "; ".join(shown) + more))
-        self.add('<table class="meta" width="100%" cellspacing="0" cellpadding="1">')
-        for label, value in rows:
-            self.add(f'<tr><td class="label" width="15%">{label}</td><td>{value}</td></tr>')
-        self.add("</table>")
+        # Lines of one paragraph, not a table: an appendix of hundreds of exhibits would
+        # spend seconds laying out and painting table cells.
+        self.add(
+            '<p class="exmeta">'
+            + "<br/>".join(
+                f'<span class="label">{label}</span>&nbsp;&nbsp;{value}' for label, value in rows
+            )
+            + "</p>"
+        )
         self.add(self.exhibit_body(item))
 
     def exhibit_body(self, item: Evidence) -> str:
@@ -784,19 +877,7 @@ def build_case_file_html(
     verified: dict[str, int],
 ) -> CaseFileHtml:
     writer = _Writer(data, contents, renderings, attachment_names, verified)
-    body = writer.build()
-    body = body.replace("@@toc@@", writer.toc_rows())
-    return CaseFileHtml(
-        html=f"<html><body>{body}</body></html>",
-        sections=writer.sections,
-        uncited_facts=writer.uncited,
-        attachment_names=attachment_names,
-    )
-
-
-def generated_line(generated_at: str) -> str:
-    return f"Generated {when(generated_at)}"
-
-
-def parse_generated(generated_at: str) -> datetime:
-    return from_iso(generated_at)
+    writer.build()
+    cover, *parts = writer.parts
+    cover.html = cover.html.replace(TOC_MARKER, writer.toc_rows())
+    return CaseFileHtml(cover=cover, parts=parts, uncited_facts=writer.uncited)
