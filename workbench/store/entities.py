@@ -6,6 +6,7 @@ existing entity of the same identity, and adds the entity to a case.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +15,7 @@ from sqlite_utils import Database
 
 from workbench.domain.attributes import validate_attributes
 from workbench.domain.errors import NotFound
-from workbench.domain.identity import identify
+from workbench.domain.identity import Identity, identify
 from workbench.domain.kinds import EntityKind, parse_enum
 from workbench.domain.model import Entity
 from workbench.domain.pivot_values import pivot_values
@@ -71,11 +72,27 @@ def find_entity(
 ) -> Entity | None:
     """The entity `value` would deduplicate to, if the store has it."""
     kind = parse_enum(EntityKind, "kind", str(kind))
-    identity = identify(kind, value, attrs)
+    identity = _identify(kind, value, dict(attrs or {}))
     row = db.execute(
         f"SELECT {_COLUMNS} FROM entities WHERE kind = ? AND key = ?", [kind.value, identity.key]
     ).fetchone()
     return _entity(row) if row else None
+
+
+def _identify(kind: EntityKind, value: str, attrs: dict[str, Any]) -> Identity:
+    """`identify`, remembered for values seen recently: normalising a host name (IDNA,
+    Public Suffix List) costs more than storing it, and a bulk run meets the same
+    registrars, nameservers and abuse addresses thousands of times. `identify` is a pure
+    function of its arguments, so the cache is keyed on all of them."""
+    try:
+        return _identify_cached(kind, value, tuple(sorted(attrs.items())))
+    except TypeError:  # an attribute value that cannot be a cache key (a list)
+        return identify(kind, value, attrs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _identify_cached(kind: EntityKind, value: str, attrs: tuple[tuple[str, Any], ...]) -> Identity:
+    return identify(kind, value, dict(attrs))
 
 
 def ensure_entity(
@@ -93,7 +110,7 @@ def ensure_entity(
     """
     kind = parse_enum(EntityKind, "kind", str(kind))
     clean = validate_attributes(kind, attrs or {})
-    identity = identify(kind, value, clean)
+    identity = _identify(kind, value, clean)
     if case_id is not None:
         require_case(db, case_id)
     now = to_iso(utc_now())
