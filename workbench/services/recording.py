@@ -18,7 +18,8 @@ from workbench.domain.errors import InvalidInput
 from workbench.domain.identity import identify
 from workbench.domain.kinds import EntityKind, EventKind, LinkType
 from workbench.domain.model import Entity
-from workbench.domain.normalise import Hostname
+from workbench.domain.normalise import Hostname, name_key, normalise_domain, normalise_hostname
+from workbench.domain.role_names import is_role_name
 from workbench.domain.times import to_iso
 from workbench.lookups.results import (
     Capture,
@@ -247,7 +248,7 @@ def _link_registration(linker: _Linker, domain: Entity, facts: RegistrationFacts
         if contact.role in _REGISTRAR_ROLES:
             _link_registrar_contact(linker, registrar_entity, contact)
             continue
-        made = _link_contact(linker, domain, contact)
+        made = _link_contact(linker, domain, contact, registrar_entity)
         if contact.role == "registrant":
             registrants.extend(made)
     for nameserver in facts.nameservers:
@@ -292,14 +293,28 @@ def _link_registrar_contact(linker: _Linker, registrar: Entity | None, contact: 
     )
 
 
-def _link_contact(linker: _Linker, domain: Entity, contact: Contact) -> list[str]:
-    """Entities for one contact; returns the identifying values (for the snapshot)."""
+def _link_contact(
+    linker: _Linker, domain: Entity, contact: Contact, registrar: Entity | None
+) -> list[str]:
+    """Entities for one contact; returns the identifying values (for the snapshot).
+
+    A desk name ("Hostmaster") is not a person, and an organisation that is the registrar
+    itself is the registrar entity: neither may link the registrar's unrelated customers
+    to each other through a shared "person" or "organisation".
+    """
     place = {"country": contact.country, "city": contact.city, "address": contact.street}
-    holders = [
-        linker.entity(EntityKind.PERSON, contact.name, place),
-        linker.entity(EntityKind.ORGANISATION, contact.organisation, place),
-    ]
-    holders = [holder for holder in holders if holder is not None]
+    person = None
+    if not is_role_name(contact.name):
+        person = linker.entity(EntityKind.PERSON, contact.name, place)
+    if (
+        registrar is not None
+        and contact.organisation
+        and (name_key(contact.organisation) == registrar.key)
+    ):
+        organisation = registrar
+    else:
+        organisation = linker.entity(EntityKind.ORGANISATION, contact.organisation, place)
+    holders = [holder for holder in (person, organisation) if holder is not None]
     role_label = "" if contact.role == "registrant" else f"{contact.role} contact"
     for holder in holders:
         if contact.role == "registrant":
@@ -344,6 +359,16 @@ def _line_type(
     return "voice"
 
 
+def _host(linker: _Linker, name: str) -> Entity | None:
+    """A DNS name as an entity: the domain entity when the name is a registrable domain
+    (a PTR of soundsbox.test is the domain soundsbox.test), else a host."""
+    try:
+        is_domain = normalise_domain(name).ascii == normalise_hostname(name).ascii
+    except InvalidInput:
+        return None
+    return linker.entity(EntityKind.DOMAIN if is_domain else EntityKind.HOST, name)
+
+
 def _link_dns(linker: _Linker, domain: Entity, facts: DnsFacts, by_query: dict[str, int]) -> dict:
     """Links from DNS answers; each cites the answer it comes from (the A answer for an
     address, the PTR answer for its reverse name)."""
@@ -362,7 +387,7 @@ def _link_dns(linker: _Linker, domain: Entity, facts: DnsFacts, by_query: dict[s
             linker.link(
                 ip,
                 LinkType.REVERSE_DNS,
-                linker.entity(EntityKind.HOST, host),
+                _host(linker, host),
                 cite=cite(reverse, "PTR"),
             )
     for nameserver in facts.records.get("NS", []):
@@ -377,14 +402,14 @@ def _link_dns(linker: _Linker, domain: Entity, facts: DnsFacts, by_query: dict[s
         linker.link(
             domain,
             LinkType.MAIL_HANDLED_BY,
-            linker.entity(EntityKind.HOST, host),
+            _host(linker, host),
             cite=cite(name, "MX"),
         )
     for target in facts.records.get("CNAME", []):
         linker.link(
             domain,
             LinkType.ALIAS_OF,
-            linker.entity(EntityKind.HOST, target),
+            _host(linker, target),
             cite=cite(name, "CNAME"),
         )
     txt = facts.records.get("TXT", [])
