@@ -217,7 +217,6 @@ def refresh_bootstrap(
     and moved over the old one with os.replace, which is atomic on one file system.
     Returns each file's new "publication" date.
     """
-    dest.mkdir(parents=True, exist_ok=True)
     downloaded: dict[str, tuple[bytes, str]] = {}
     for name in BOOTSTRAP_FILES:
         url = base_url.rstrip("/") + "/" + name
@@ -230,6 +229,7 @@ def refresh_bootstrap(
         doc = validate_bootstrap_document(name, bytes(raw))
         downloaded[name] = (bytes(raw), doc["publication"])
 
+    dest.mkdir(parents=True, exist_ok=True)  # only now: a failed refresh leaves no folder
     for name, (raw, _) in downloaded.items():
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=dest)
         try:
