@@ -213,15 +213,15 @@ def _run(program: Path, *args: str, cwd: Path, timeout: float = 300):
     )
 
 
-def _starts_and_stays_up(program: Path, *args: str, cwd: Path) -> str:
-    """Start the desktop app headless; fail if it exits within STARTUP_SECONDS. Returns its
-    stderr (Qt reports plugins it could not load there)."""
+def _starts_and_stays_up(program: Path, *args: str, cwd: Path, **env: str) -> str:
+    """Start the desktop app (headless unless `env` says otherwise); fail if it exits within
+    STARTUP_SECONDS. Returns its stderr (Qt reports plugins it could not load there)."""
     proc = subprocess.Popen(
         [str(program), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_bare_env(cwd / "home", QT_DEBUG_PLUGINS="1"),
+        env=_bare_env(cwd / "home", QT_DEBUG_PLUGINS="1", **env),
         cwd=cwd,
     )
     try:
@@ -309,6 +309,45 @@ def test_the_desktop_app_starts_headless_from_the_built_folder(
 ):
     stderr = _starts_and_stays_up(
         built_app / "workbench", "--store", str(demo_outputs["store"]), cwd=demo_outputs["work"]
+    )
+    assert "Traceback" not in stderr, stderr[-6000:]
+    assert "Cannot load library" not in stderr, stderr[-6000:]
+
+
+@pytest.fixture
+def x_display():
+    """A virtual X server (Xvfb) on a display number it picks itself; yields ":N"."""
+    xvfb = _tool("Xvfb", "xvfb")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as announced:
+            number = announced.readline().strip()
+        assert number, "Xvfb did not start"
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_desktop_app_starts_on_an_x_display_with_the_bundled_xcb_plugin(
+    built_app: Path, demo_outputs: dict[str, Path], x_display: str
+):
+    # Forcing xcb: if the plugin or a library it needs were missing, Qt would abort.
+    stderr = _starts_and_stays_up(
+        built_app / "workbench",
+        "--store",
+        str(demo_outputs["store"]),
+        cwd=demo_outputs["work"],
+        QT_QPA_PLATFORM="xcb",
+        DISPLAY=x_display,
     )
     assert "Traceback" not in stderr, stderr[-6000:]
     assert "Cannot load library" not in stderr, stderr[-6000:]
