@@ -266,15 +266,22 @@ def delay_proxy(upstream: ServerAddress, delay_ms: float) -> Iterator[ServerAddr
 
 @dataclass
 class Measured:
-    """One side of one round: how long N domains took and how many did not come back whole."""
+    """One side of one round: how long N domains took (wall clock, and CPU time of this
+    process: all its threads, not the servers) and how many did not come back whole."""
 
     domains: int
     seconds: float
+    cpu_seconds: float
     failed: int
 
     @property
     def rate(self) -> float:
         return self.domains / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        """CPU milliseconds per domain: what a loaded machine distorts least."""
+        return self.cpu_seconds / self.domains * 1000
 
 
 async def _bare_dns(
@@ -331,9 +338,9 @@ async def _bare_rdap(urls: list[str], concurrency: int) -> int:
 
 
 def measure_bare(run: Callable[[], Awaitable[int]], count: int) -> Measured:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     failed = asyncio.run(run())
-    return Measured(count, time.perf_counter() - start, failed)
+    return Measured(count, time.perf_counter() - start, time.process_time() - cpu, failed)
 
 
 def measure_workbench(
@@ -347,16 +354,16 @@ def measure_workbench(
         try:
             with writing(db):
                 case = create_case(db, "Bulk lookup benchmark")
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             run_id = start_run(db, hostnames, case_id=case.id, plan=plan)
             report = run_lookups(db, run_id, settings)
-            seconds = time.perf_counter() - start
+            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         finally:
             db.close()
     failed = sum(
         1 for result in report.results if any(part["status"] != "ok" for part in result["lookups"])
     )
-    return Measured(len(domains), seconds, failed + (len(domains) - report.done))
+    return Measured(len(domains), seconds, cpu_seconds, failed + (len(domains) - report.done))
 
 
 # -- rounds ------------------------------------------------------------------------------------
@@ -376,9 +383,13 @@ class Comparison:
         bare = statistics.median(m.rate for m in self.bare)
         wb = statistics.median(m.rate for m in self.workbench)
         spread = ", ".join(f"{r:.2f}" for r in self.ratios)
+        bare_cpu = statistics.median(m.cpu_ms for m in self.bare)
+        wb_cpu = statistics.median(m.cpu_ms for m in self.workbench)
         return (
             f"{self.name}: median bare {bare:.1f} domains/s, workbench {wb:.1f} domains/s, "
-            f"ratio {statistics.median(self.ratios):.2f} (per round: {spread})"
+            f"ratio {statistics.median(self.ratios):.2f} (per round: {spread}); "
+            f"CPU per domain: bare {bare_cpu:.2f} ms, workbench {wb_cpu:.2f} ms "
+            f"(ratio {bare_cpu / wb_cpu:.2f})"
         )
 
     def result_line(self) -> str:
@@ -406,8 +417,9 @@ def compare(
         if b.failed or w.failed:
             note = f"  NOT LIKE FOR LIKE: failed domains bare {b.failed}, workbench {w.failed}"
         print(
-            f"{name} round {number + 1}: bare {b.rate:.1f}/s ({b.seconds:.2f} s), "
-            f"workbench {w.rate:.1f}/s ({w.seconds:.2f} s), ratio {w.rate / b.rate:.2f}{note}",
+            f"{name} round {number + 1}: bare {b.rate:.1f}/s ({b.seconds:.2f} s, "
+            f"{b.cpu_ms:.2f} ms CPU/domain), workbench {w.rate:.1f}/s ({w.seconds:.2f} s, "
+            f"{w.cpu_ms:.2f} ms CPU/domain), ratio {w.rate / b.rate:.2f}{note}",
             flush=True,
         )
     return comparison
