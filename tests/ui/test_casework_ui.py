@@ -136,6 +136,7 @@ def test_a_notice_with_a_passed_deadline_is_highlighted_as_overdue(qtbot, window
     case_id = new_case_in(store_path, "Soundsbox")
     window.cases_page.refresh()
     workspace = window.open_case(case_id)
+    workspace.show_view(VIEW_TIMELINE)
     dialog = window.add_event()
     dialog.kind.setCurrentIndex(dialog.kind.findData("notice_sent"))
     dialog.text.setPlainText("IFPI wrote to Visa and MasterCard")
@@ -145,7 +146,6 @@ def test_a_notice_with_a_passed_deadline_is_highlighted_as_overdue(qtbot, window
     dialog.deadline.setDateTime(QDateTime(ten_days_ago + timedelta(days=7)))
     dialog.submit()
     qtbot.waitUntil(lambda: workspace.timeline.model.rowCount() == 1, timeout=5000)
-    workspace.show_view(VIEW_TIMELINE)
     model = workspace.timeline.model
     assert model.row_data(0)["overdue"]
     assert "OVERDUE" in model.index(0, 3).data()

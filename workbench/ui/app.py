@@ -8,12 +8,13 @@ screenshots and for desktops that report nothing).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -22,6 +23,7 @@ from workbench.domain.errors import WorkbenchError
 from workbench.store.database import open_store
 from workbench.ui.icons import app_icon
 from workbench.ui.main_window import MainWindow
+from workbench.ui.widgets import show_message
 
 THEME_ENV = "WORKBENCH_THEME"
 
@@ -79,6 +81,39 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def binding_problem() -> str | None:
+    """Why the installed Qt binding is unsafe to run on, or None.
+
+    PySide6 6.12.0 on CPython 3.11 drops a reference to None on every call of a method
+    that returns nothing (and to True on every Signal.emit): after some tens of thousands
+    of calls the interpreter aborts ("Fatal Python error: none_dealloc"). 6.11 is sound.
+    """
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(64):
+        probe.setObjectName("probe")
+    lost = before - sys.getrefcount(None)
+    if lost < 32:
+        return None
+    import PySide6
+
+    return (
+        f"PySide6 {PySide6.__version__} loses a Python reference on every Qt call here "
+        f"(Python {sys.version.split()[0]}); the app will abort after a while. Install "
+        "PySide6-Essentials 6.11 (pip install 'PySide6-Essentials<6.12')."
+    )
+
+
+def settle_memory() -> None:
+    """Move every object alive now out of the garbage collector's sight (`gc.freeze`).
+
+    A full collection scans every tracked object; with Qt's wrappers and a case's rows
+    that is tens of milliseconds during which the window does not answer. Objects alive
+    at start-up (and when a lookup run starts) live as long as the window anyway."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_app(store_path: Path, argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     app = make_application(argv)
@@ -91,6 +126,11 @@ def run_app(store_path: Path, argv: list[str] | None = None) -> int:
         return 2
     window = MainWindow(db, Path(store_path))
     window.show()
+    problem = binding_problem()
+    if problem:
+        logging.getLogger(__name__).error(problem)
+        show_message(window, "Unsafe Qt version", problem, error=True)
+    settle_memory()
     code = app.exec()
     db.close()
     return code

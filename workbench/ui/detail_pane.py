@@ -113,7 +113,7 @@ class DetailPane(QWidget):
         self.tree.setHeaderLabels(["", ""])
         self.tree.setHeaderHidden(True)
         self.tree.setUniformRowHeights(True)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.tree.header().setStretchLastSection(True)
         self.tree.setWordWrap(False)
         self.tree.itemActivated.connect(self._activated)
@@ -163,6 +163,9 @@ class DetailPane(QWidget):
             button.setEnabled(True)
         self.lookup_button.setEnabled(entity["kind"] == "domain")
         self._fill_tree(detail)
+        # Measured once per entity shown, not on every change.
+        self.tree.resizeColumnToContents(0)
+        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), 260))
 
     def clear(self) -> None:
         self._generation += 1

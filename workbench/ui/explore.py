@@ -125,9 +125,12 @@ class PivotDialog(QDialog):
         if not target:
             return
         what, ident = target
-        {"entity": self.open_entity, "case": self.open_case, "evidence": self.open_evidence}[
-            what
-        ].emit(ident)
+        signals = {
+            "entity": self.open_entity,
+            "case": self.open_case,
+            "evidence": self.open_evidence,
+        }
+        signals[what].emit(ident)
 
     def _pivot_again(self) -> None:
         item = self.tree.currentItem()
@@ -265,9 +268,12 @@ class SearchDialog(QDialog):
         if not target:
             return
         what, ident = target
-        {"entity": self.open_entity, "event": self.open_event, "evidence": self.open_evidence}[
-            what
-        ].emit(ident)
+        signals = {
+            "entity": self.open_entity,
+            "event": self.open_event,
+            "evidence": self.open_evidence,
+        }
+        signals[what].emit(ident)
 
     def group_texts(self) -> list[str]:
         return [self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())]

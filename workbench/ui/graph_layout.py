@@ -121,7 +121,7 @@ def _separate(
     for _ in range(rounds):
         delta = points[:, None, :] - points[None, :, :]
         distance = np.sqrt((delta**2).sum(-1))
-        np.fill_diagonal(distance, np.inf)
+        np.fill_diagonal(distance, minimum * 10)  # never "close" to itself
         close = distance < minimum
         if not close.any():
             break

@@ -8,6 +8,7 @@ thread reads only small things (a page of a table, a case header) from its own c
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import logging
@@ -43,7 +44,6 @@ from workbench.domain.errors import InvalidInput, NotFound, WorkbenchError
 from workbench.domain.kinds import CaseStatus
 from workbench.domain.normalise import display_name
 from workbench.services import casework
-from workbench.services.lookup_runs import parse_queries
 from workbench.services.ui_queries import case_domains
 from workbench.store.database import open_store
 from workbench.store.events import get_event
@@ -818,28 +818,33 @@ class MainWindow(QMainWindow):
 
     def look_up_domains(self, case_id: int, lines: list[str]) -> LookupJob | None:
         """Start a lookup run of `lines` (domains or URLs) in case `case_id`."""
+        lines = [line for line in lines if line.strip()]
+        if not lines:
+            return None
         try:
-            domains = parse_queries(lines)
             settings = options.lookup_settings()
             plan = options.lookup_plan()
-            job = self.runner.start_lookups(domains, case_id=case_id, plan=plan, settings=settings)
+            job = self.runner.start_lookups(lines, case_id=case_id, plan=plan, settings=settings)
         except WorkbenchError as exc:
             show_message(self, "Cannot start the lookups", str(exc), error=True)
             return None
         self.lookup_job = job
+        gc.freeze()  # what exists now outlives the run: keep full collections short meanwhile
+        count = len(lines)
         workspace = self.workspaces.get(case_id) or self.open_case(case_id)
         if workspace is not None:
-            workspace.lookups.attach_job(job, len(domains), settings.offline)
+            workspace.lookups.attach_job(job, count, settings.offline)
             workspace.show_view(VIEW_LOOKUPS)
             job.progressed.connect(lambda *_: workspace.schedule_refresh())
-        self.lookup_bar.setMaximum(len(domains))
+        self.lookup_bar.setMaximum(count)
         self.lookup_bar.setValue(0)
         self.lookup_bar.setVisible(True)
+        job.started.connect(lambda _run, total: self.lookup_bar.setMaximum(max(1, total)))
         job.progressed.connect(lambda progress, _rows: self.lookup_bar.setValue(progress.done))
         job.finished.connect(lambda report: self._lookups_done(case_id, report))
         job.failed.connect(lambda message: self._lookups_failed(case_id, message))
         self.statusBar().showMessage(
-            f"Looking up {len(domains)} domain{'s' if len(domains) != 1 else ''}…"
+            f"Looking up {count} domain{'s' if count != 1 else ''}…"
             + (" (offline mode: nothing is asked)" if settings.offline else ""),
             5000,
         )

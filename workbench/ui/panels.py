@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -52,10 +52,21 @@ def _table(object_name: str) -> QTableView:
     view.setWordWrap(False)
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+    # Fixed row heights and column widths: "resize to contents" measures every row on each
+    # change, which stalls the window once a table holds thousands of rows.
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     view.horizontalHeader().setHighlightSections(False)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setTextElideMode(Qt.TextElideMode.ElideRight)
     return view
+
+
+def _columns(view: QTableView, widths: dict[int, int], stretch: int) -> None:
+    header = view.horizontalHeader()
+    for column, width in widths.items():
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(column, width)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
 
 
 # --- entities -------------------------------------------------------------------------
@@ -94,12 +105,7 @@ class EntitiesPanel(QWidget):
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._menu)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 260)
-        header.resizeSection(1, 130)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        _columns(self.table, {0: 260, 1: 130, 3: 160}, stretch=2)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.doubleClicked.connect(
             lambda index: self.entity_activated.emit(index.data(ROLE_ID))
@@ -223,13 +229,7 @@ class TimelinePanel(QWidget):
         self.model = TimelineModel(window.db, case_id, self)
         self.table = _table("timeline_table")
         self.table.setModel(self.model)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(4, 160)
+        _columns(self.table, {0: 160, 1: 120, 3: 210, 4: 170}, stretch=2)
         self.table.doubleClicked.connect(
             lambda index: self.activated.emit(index.data(ROLE_KIND), index.data(ROLE_ID))
         )
@@ -291,10 +291,7 @@ class EvidencePanel(QWidget):
         self.table = _table("evidence_table")
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for column in (0, 2, 3, 4, 5):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        _columns(self.table, {0: 110, 2: 240, 3: 230, 4: 90, 5: 160}, stretch=1)
         self.table.doubleClicked.connect(lambda index: self.open_evidence.emit(index.data(ROLE_ID)))
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter")
@@ -342,6 +339,11 @@ class LookupPanel(QWidget):
         self.window_ = window
         self.case_id = case_id
         self.job = None
+        self.last_query: str | None = None
+        self._pending_rows: list[dict[str, Any]] = []
+        self._pending_progress: LookupProgress | None = None
+        self._show_timer = QTimer(self, singleShot=True, interval=250)
+        self._show_timer.timeout.connect(self._show_pending)
         self.all_button = QPushButton(action_icon("lookup"), "Look up every domain")
         self.all_button.setObjectName("lookup_all")
         self.all_button.clicked.connect(self.look_up_all)
@@ -364,13 +366,7 @@ class LookupPanel(QWidget):
         self.model = LookupStatusModel(self)
         self.table = _table("lookup_status")
         self.table.setModel(self.model)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 240)
-        for column in (1, 2, 3, 4):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, 96 if column < 4 else 116)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        _columns(self.table, {0: 240, 1: 96, 2: 96, 3: 96, 4: 116}, stretch=5)
         self.table.doubleClicked.connect(
             lambda index: self.entity_activated.emit(index.data(ROLE_ID))
         )
@@ -399,25 +395,50 @@ class LookupPanel(QWidget):
         self.model.clear()
         self.progress.setMaximum(max(1, total))
         self.progress.setValue(0)
+        self.progress.setFormat("%v / %m domains")
         self.rate.setText(f"Starting {total} domain{'s' if total != 1 else ''}…")
         self.mode.setText("Offline mode: nothing is asked" if offline else "")
         self.set_running(True)
+        job.started.connect(self.on_started)
         job.progressed.connect(self.on_progress)
         job.finished.connect(self.on_finished)
         job.failed.connect(self.on_failed)
 
+    def on_started(self, _run_id: int, total: int) -> None:
+        self.progress.setMaximum(max(1, total))
+        self.rate.setText(f"Looking up {total} domain{'s' if total != 1 else ''}…")
+
     def on_progress(self, progress: LookupProgress, rows: list[dict[str, Any]]) -> None:
-        self.model.add_snapshots(rows)
+        """Results are shown at most a few times a second, however fast they arrive:
+        each showing repaints the table and the bar."""
+        self._pending_rows.extend(rows)
+        self._pending_progress = progress
+        if not self._show_timer.isActive():
+            self._show_timer.start()
+
+    def _show_pending(self) -> None:
+        self._show_timer.stop()
+        if self._pending_rows:
+            rows, self._pending_rows = self._pending_rows, []
+            self.model.add_snapshots(rows)
+        progress, self._pending_progress = self._pending_progress, None
+        if progress is None:
+            return
         self.progress.setMaximum(max(1, progress.total))
         self.progress.setValue(progress.done)
-        self.rate.setText(
-            f"{progress.done} of {progress.total} done · {progress.failed} with failures · "
-            f"{progress.rate:.1f} domains/s · about {duration(progress.eta_s)} left"
-            + (f" · last: {progress.last_query}" if progress.last_query else "")
+        # The live figures go in the bar's own text: a label whose text changes size would
+        # re-lay out the whole window several times a second.
+        self.progress.setFormat(
+            f"%v / %m domains · {progress.failed} with failures · {progress.rate:.1f}/s · "
+            f"about {duration(progress.eta_s)} left"
         )
+        if progress.last_query:
+            self.last_query = progress.last_query
 
     def on_finished(self, report) -> None:
+        self._show_pending()
         self.set_running(False)
+        self.progress.setFormat("%v / %m domains")
         state = "Cancelled" if report.cancelled else "Finished"
         elapsed = time.monotonic() - self.job.started_at if self.job else 0.0
         self.progress.setValue(report.done)
@@ -431,7 +452,9 @@ class LookupPanel(QWidget):
         )
 
     def on_failed(self, message: str) -> None:
+        self._show_pending()
         self.set_running(False)
+        self.progress.setFormat("%v / %m domains")
         self.rate.setText(f"The lookup run stopped: {message}")
 
     def cancel(self) -> None:
@@ -472,7 +495,8 @@ class RelatedPanel(QWidget):
         self.tree.setObjectName("related_tree")
         self.tree.setHeaderLabels(["Case or shared item", "Through"])
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        self.tree.header().resizeSection(1, 140)
         self.tree.itemActivated.connect(self._activated)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

@@ -14,6 +14,7 @@ closure to `_deliver`, a queued signal, and the main thread's event loop runs it
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import queue
 import threading
 import time
@@ -25,17 +26,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 
 from workbench.domain.errors import WorkbenchError
-from workbench.domain.normalise import Hostname
 from workbench.lookups.settings import LookupSettings
-from workbench.services.lookup_runs import (
-    CancelToken,
-    LookupPlan,
-    Progress,
-    run_lookups,
-    start_run,
-)
-from workbench.services.ui_queries import run_snapshot_rows
+from workbench.services.lookup_runs import LookupPlan
 from workbench.store.database import open_store
+from workbench.ui.lookup_worker import run_in_child
 
 log = logging.getLogger(__name__)
 
@@ -164,16 +158,19 @@ class TaskRunner(QObject):
 
     def start_lookups(
         self,
-        domains: list[Hostname],
+        queries: list[str],
         *,
         case_id: int | None,
         plan: LookupPlan,
         settings: LookupSettings,
     ) -> LookupJob:
-        """Start a lookup run; one at a time (the caller disables its actions meanwhile)."""
+        """Start a lookup run of `queries` (domains or URLs, as typed); one at a time (the
+        caller disables its actions meanwhile). The queries are read on the job's thread:
+        normalising a thousand names takes long enough to be felt on the main thread; a
+        bad one fails the job (`failed`) before anything is stored."""
         if self.lookup_job is not None and self.lookup_job.running:
             raise WorkbenchError("a lookup run is already in progress: cancel it or wait")
-        job = LookupJob(self, domains, case_id, plan, settings)
+        job = LookupJob(self, queries, case_id, plan, settings)
         self.lookup_job = job
         job.start()
         return job
@@ -187,6 +184,11 @@ class TaskRunner(QObject):
         self._reader.stop()
 
 
+# Runs of more domains than this go to a child process (see lookup_worker: the GIL); a
+# few domains run in a thread, which starts at once.
+PROCESS_THRESHOLD = 20
+
+
 @dataclass
 class LookupProgress:
     """A copy of a run's `Progress`, safe to hand to the main thread."""
@@ -198,22 +200,29 @@ class LookupProgress:
     eta_s: float | None
     last_query: str | None
 
-    @classmethod
-    def of(cls, progress: Progress) -> LookupProgress:
-        return cls(
-            progress.total,
-            progress.done,
-            progress.failed,
-            progress.rate,
-            progress.eta_s,
-            progress.last_query,
-        )
+
+class _Flag:
+    """A cancel flag for a run in a thread (a multiprocessing.Value for a process)."""
+
+    value = 0
+
+
+class _DirectConnection:
+    """The pipe's `send` for a run in a thread: messages go straight to the job."""
+
+    def __init__(self, deliver: Callable[[tuple], None]):
+        self.send = deliver
+
+    def close(self) -> None:
+        pass
 
 
 class LookupJob(QObject):
-    """One lookup run in a thread of its own. Signals arrive on the main thread."""
+    """One lookup run, in a child process (bulk) or a thread (a few domains), reporting
+    through the same messages (`lookup_worker.run_in_child`). Signals arrive on the main
+    thread."""
 
-    started = Signal(int)  # run id
+    started = Signal(int, int)  # run id, number of domains
     progressed = Signal(object, list)  # LookupProgress, new snapshot rows
     finished = Signal(object)  # RunReport
     failed = Signal(str)
@@ -221,22 +230,28 @@ class LookupJob(QObject):
     def __init__(
         self,
         runner: TaskRunner,
-        domains: list[Hostname],
+        queries: list[str],
         case_id: int | None,
         plan: LookupPlan,
         settings: LookupSettings,
+        *,
+        in_process: bool | None = None,
     ):
         super().__init__(runner)
         self.runner = runner
-        self.domains = domains
+        self.queries = list(queries)
+        self.total = len(self.queries)
         self.case_id = case_id
         self.plan = plan
         self.settings = settings
-        self.token = CancelToken()
+        self.in_process = (
+            len(self.queries) > PROCESS_THRESHOLD if in_process is None else in_process
+        )
         self.run_id: int | None = None
         self.running = False
         self.started_at = 0.0
-        self._last_snapshot = 0
+        self._cancel: Any = _Flag()
+        self._outcome: tuple[str, Any] | None = None
         self._thread = threading.Thread(target=self._run, name="lookup-job", daemon=True)
 
     def start(self) -> None:
@@ -246,45 +261,46 @@ class LookupJob(QObject):
         self._thread.start()
 
     def cancel(self) -> None:
-        self.token.cancel()
+        """Nothing new starts; what finished is kept (the run can be resumed later)."""
+        self._cancel.value = 1
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
-    def _emit(self, signal_name: str, *args: Any) -> None:
-        self.runner._post(lambda: getattr(self, signal_name).emit(*args))
+    def _on_message(self, message: tuple) -> None:
+        """A message from the run (on the job's thread): hand it to the main thread."""
+        kind = message[0]
+        if kind == "started":
+            self.run_id, self.total = message[1], message[2]
+            self.runner._post(lambda: self.started.emit(message[1], message[2]))
+        elif kind == "progressed":
+            progress = LookupProgress(**message[1])
+            self.runner._post(lambda: self.progressed.emit(progress, message[2]))
+        else:
+            self._outcome = (kind, message[1])
 
     def _run(self) -> None:
-        db = None
-        outcome: tuple[str, Any] = ("failed", "the lookup run stopped unexpectedly")
         try:
-            db = open_store(self.runner.store_path)
-            run_id = start_run(db, self.domains, case_id=self.case_id, plan=self.plan)
-            self.run_id = run_id
-            self._emit("started", run_id)
-
-            def on_progress(progress: Progress) -> None:
-                # On this thread, which owns `db`: read what the batch stored, so the main
-                # thread receives ready rows and never queries per batch.
-                rows = run_snapshot_rows(db, run_id, after_id=self._last_snapshot)
-                if rows:
-                    self._last_snapshot = rows[-1]["id"]
-                self._emit("progressed", LookupProgress.of(progress), rows)
-
-            report = run_lookups(
-                db, run_id, self.settings, on_progress=on_progress, cancel=self.token
-            )
-            outcome = ("finished", report)
-        except BaseException as exc:
-            if isinstance(exc, WorkbenchError):
-                outcome = ("failed", str(exc))
+            if self.in_process:
+                self._run_in_process()
             else:
-                log.error("lookup run failed", exc_info=exc)
-                outcome = ("failed", f"{type(exc).__name__}: {exc}")
+                run_in_child(
+                    str(self.runner.store_path),
+                    self.queries,
+                    self.case_id,
+                    self.plan,
+                    self.settings,
+                    _DirectConnection(self._on_message),
+                    self._cancel,
+                    False,
+                )
+        except BaseException as exc:
+            log.error("lookup run failed", exc_info=exc)
+            self._outcome = ("failed", f"{type(exc).__name__}: {exc}")
         finally:
-            if db is not None:
-                db.close()
+            self._cancel.value = 1  # ends the cancel watcher of a run in a thread
+            outcome = self._outcome or ("failed", "the lookup run stopped unexpectedly")
 
             def done() -> None:
                 self.running = False
@@ -292,3 +308,41 @@ class LookupJob(QObject):
 
             self.runner._post(done)
             self.runner._post(None)
+
+    def _run_in_process(self) -> None:
+        # spawn, not fork: the parent has Qt and store threads running.
+        context = multiprocessing.get_context("spawn")
+        receiver, sender = context.Pipe(duplex=False)
+        cancel = context.Value("b", self._cancel.value, lock=False)
+        self._cancel = cancel
+        process = context.Process(
+            target=run_in_child,
+            args=(
+                str(self.runner.store_path),
+                self.queries,
+                self.case_id,
+                self.plan,
+                self.settings,
+                sender,
+                cancel,
+            ),
+            name="workbench-lookups",
+            daemon=True,
+        )
+        process.start()
+        sender.close()
+        try:
+            while True:
+                try:
+                    message = receiver.recv()
+                except EOFError:
+                    break
+                self._on_message(message)
+        finally:
+            receiver.close()
+            process.join(10)
+        if self._outcome is None:
+            self._outcome = (
+                "failed",
+                f"the lookup process ended unexpectedly (exit code {process.exitcode})",
+            )

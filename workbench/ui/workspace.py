@@ -43,6 +43,7 @@ class CaseWorkspace(QWidget):
         self.setObjectName(f"case_{case_id}")
         case = get_case(window.db, case_id)
 
+        self._stale: set[int] = set()
         self.title = heading_label(case.title, size_delta=5)
         self.title.setObjectName("case_title")
         self.meta = plain_label("", object_name="case_meta")
@@ -128,9 +129,11 @@ class CaseWorkspace(QWidget):
         # Refreshes while a lookup run stores results are coalesced: at most a few a second.
         self._refresh_timer = QTimer(self, singleShot=True, interval=400)
         self._refresh_timer.timeout.connect(self._refresh_now)
-        self._graph_stale = True
+        # Views to refresh when next shown (the entities and timeline load as they are made).
+        self._stale: set[int] = {VIEW_GRAPH, VIEW_EVIDENCE}
         self.refresh_header()
         self.evidence.refresh()
+        self._stale.discard(VIEW_EVIDENCE)
         self.related.refresh()
 
     # -- refreshing --------------------------------------------------------------------
@@ -140,15 +143,19 @@ class CaseWorkspace(QWidget):
             case = get_case(self.window_.db, self.case_id)
         except NotFound:
             return
-        self.title.setText(case.title)
         parts = [f"Case {case.id}", case.status]
         if case.archived_at:
             parts.append("archived")
         if case.investigator:
             parts.append(case.investigator)
         parts.append(f"last change {short_time(case.updated_at)}")
-        self.meta.setText(" · ".join(parts))
-        self.title_changed.emit(case.id, case.title)
+        meta = " · ".join(parts)
+        # Unchanged text is not set again: a label's new text re-lays out the window.
+        if self.meta.text() != meta:
+            self.meta.setText(meta)
+        if self.title.text() != case.title:
+            self.title.setText(case.title)
+            self.title_changed.emit(case.id, case.title)
 
     def schedule_refresh(self) -> None:
         if not self._refresh_timer.isActive():
@@ -159,35 +166,44 @@ class CaseWorkspace(QWidget):
         self._refresh_now()
 
     def _refresh_now(self) -> None:
+        """Refresh the visible view now and the others when they are next shown: during a
+        lookup run this runs a few times a second, and only what is seen is worth it."""
         self.refresh_header()
-        self.entities.refresh()
-        self.timeline.refresh()
-        self.evidence.refresh()
-        self.related.refresh()
-        self._graph_stale = True
-        if self.views.currentIndex() == VIEW_GRAPH and not self.lookup_running():
-            self._load_graph()
-        if self.detail.entity_id is not None:
-            self.detail.show_entity_id(self.detail.entity_id)
+        self._stale = {VIEW_ENTITIES, VIEW_GRAPH, VIEW_TIMELINE, VIEW_EVIDENCE}
+        self._refresh_visible()
+        if not self.lookup_running():
+            self.related.refresh()
+            if self.detail.entity_id is not None:
+                self.detail.show_entity_id(self.detail.entity_id)
+
+    def _refresh_visible(self) -> None:
+        index = self.views.currentIndex()
+        if index not in self._stale:
+            return
+        if index == VIEW_GRAPH and self.lookup_running():
+            return  # a layout per batch would be wasted: the graph reloads when the run ends
+        self._stale.discard(index)
+        if index == VIEW_ENTITIES:
+            self.entities.refresh()
+        elif index == VIEW_TIMELINE:
+            self.timeline.refresh()
+        elif index == VIEW_EVIDENCE:
+            self.evidence.refresh()
+        elif index == VIEW_GRAPH:
+            self.graph.load()
 
     def lookup_running(self) -> bool:
         job = self.lookups.job
         return bool(job and job.running)
 
-    def _view_changed(self, index: int) -> None:
-        if index == VIEW_GRAPH and self._graph_stale:
-            self._load_graph()
-
-    def _load_graph(self) -> None:
-        self._graph_stale = False
-        self.graph.load()
+    def _view_changed(self, _index: int) -> None:
+        self._refresh_visible()
 
     # -- navigation --------------------------------------------------------------------
 
     def show_view(self, index: int) -> None:
         self.views.setCurrentIndex(index)
-        if index == VIEW_GRAPH and self._graph_stale:
-            self._load_graph()
+        self._refresh_visible()
 
     def show_entity(self, entity_id: int | None) -> None:
         if entity_id is not None:

@@ -1,0 +1,158 @@
+"""How long can the window not answer during a 1,000-domain bulk lookup?
+
+Opens the real main window offscreen on a fresh store holding one case of N domains, starts
+"Look up every domain", and while the run stores its results (the lookups panel filling
+row by row, the entity table, timeline and cross-case panel refreshing), a QTimer on the
+main thread ticks every 5 ms and records the gaps between ticks. The longest gap beyond
+the 5 ms interval is the longest stall a user could feel. Target: under 50 ms.
+
+    .venv/bin/python bench/ui_responsiveness.py [--domains 1000] [--peers]
+
+Default: offline mode (every lookup is recorded as offline: the store and UI work of a
+real run without waiting for servers). --peers: against the loopback test peers (Knot,
+WHOIS and RDAP on 127.0.0.1) instead, so the network thread's work is real too.
+
+Prints `RESULT ui_max_stall <ms> ms ratio=<stall/50ms>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PySide6.QtCore import QSettings, QTimer
+
+TARGET_MS = 50.0
+TICK_MS = 5
+
+
+class StallMeter:
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self.times: list[float] = []
+        self.origin = time.perf_counter()
+        self.last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.last = self.origin = time.perf_counter()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(max(0.0, (now - self.last) * 1000 - TICK_MS))
+        self.times.append(now - self.origin)
+        self.last = now
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+@contextlib.contextmanager
+def lookup_options(peers: bool):
+    if not peers:
+        yield {"lookups/offline": True}
+        return
+    from tests.peers.scenario import ALLOFMP3_REGISTRAR_WHOIS, REGISTRAR_WHOIS, scenario_servers
+
+    with scenario_servers() as servers:
+        yield {
+            "lookups/whois_server": str(servers.registry.address),
+            "lookups/whois_overrides": f"{REGISTRAR_WHOIS}={servers.registrar.address}\n"
+            f"{ALLOFMP3_REGISTRAR_WHOIS}={servers.registry.address}",
+            "lookups/rdap_base_url": servers.rdap.url,
+            "lookups/dns_server": str(servers.knot.server),
+            "lookups/timeout_s": 5.0,
+            "lookups/dns_lifetime_s": 2.0,
+            "lookups/per_server_interval_s": 0.0,
+            "lookups/per_server_concurrency": 50,
+            "lookups/concurrency": 50,
+            "lookups/allow_private_addresses": True,
+        }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--domains", type=int, default=1000)
+    parser.add_argument("--peers", action="store_true", help="use the loopback test peers")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="workbench-ui-bench-"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
+
+    from workbench.services import casework
+    from workbench.store.database import open_store, writing
+    from workbench.store.entities import ensure_entity
+    from workbench.ui import options
+    from workbench.ui.app import make_application, settle_memory
+    from workbench.ui.main_window import MainWindow
+
+    store = scratch / "bench.sqlite"
+    db = open_store(store)
+    case_id = casework.new_case(db, "Bulk lookup").id
+    with writing(db):
+        for number in range(args.domains):
+            ensure_entity(db, "domain", f"shop{number:05d}.test", case_id=case_id)
+    app = make_application()
+    window = MainWindow(db, store)
+    window.resize(1400, 900)
+    window.show()
+    workspace = window.open_case(case_id)
+    app.processEvents()
+    settle_memory()  # as run_app does once the window is up
+
+    meter = StallMeter()
+    with lookup_options(args.peers) as values:
+        stored = options.read_options()
+        stored.update(values)
+        options.write_options(stored)
+        meter.start()
+        started = time.perf_counter()
+        job = window.look_up_all()
+        if job is None:
+            print("the lookup run did not start", file=sys.stderr)
+            return 1
+        while job.running:
+            app.processEvents()
+            time.sleep(0.001)
+        elapsed = time.perf_counter() - started
+        # Let the refreshes the last batch scheduled run while still measuring.
+        end = time.perf_counter() + 1.0
+        while time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.001)
+    meter.stop()
+    rows = workspace.lookups.model.rowCount()
+    outcome = workspace.lookups.rate.text()
+    window.shutdown()
+    db.close()
+
+    worst_at = meter.times[meter.gaps.index(max(meter.gaps))] if meter.gaps else 0.0
+    gaps = sorted(meter.gaps)
+    worst = gaps[-1] if gaps else 0.0
+    p99 = gaps[int(len(gaps) * 0.99)] if gaps else 0.0
+    mode = "loopback peers" if args.peers else "offline mode"
+    print(outcome)
+    print(
+        f"{args.domains} domains ({mode}) stored in {elapsed:.1f} s "
+        f"({args.domains / elapsed:.0f}/s); {rows} status rows; {len(gaps)} ticks; "
+        f"stall beyond the {TICK_MS} ms tick: median {statistics.median(gaps):.1f} ms, "
+        f"p99 {p99:.1f} ms, max {worst:.1f} ms (at {worst_at:.2f} s of {elapsed:.2f} s)"
+    )
+    print(f"RESULT ui_max_stall {worst:.1f} ms ratio={worst / TARGET_MS:.2f}")
+    return 0 if worst < TARGET_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
