@@ -14,6 +14,7 @@ the real `workbench` command to show the two agree.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -31,6 +32,7 @@ from workbench.store.database import open_store
 LONG_NAME = "a" * 296 + ".com"  # 300 characters
 LONG_LABEL = "a" * 64 + ".com"
 CAPTURED = ("--captured-at", "2009-11-02")
+NOT_UTF8 = b"Caf\xe9 M\xfcller".decode("utf-8", "surrogateescape")  # Latin-1 bytes in argv
 
 
 def domain(value: str) -> tuple[str, ...]:
@@ -234,6 +236,59 @@ REFUSED: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
         ("phone", "26480123"),
     ),
     ("phone", "bell character", phone("+352 2648\x070123"), ("control characters",)),
+    # -- text that is not Unicode: a command-line argument in another encoding reaches
+    # Python as lone surrogates (PEP 383), which no UTF-8 column can hold
+    (
+        "text",
+        "a Latin-1 person name",
+        ("entity", "add", "--case", "1", "person", NOT_UTF8),
+        ("person", "invalid Unicode"),
+    ),
+    ("text", "a Latin-1 case title", ("case", "new", NOT_UTF8), ("title", "invalid Unicode")),
+    (
+        "text",
+        "a Latin-1 event text",
+        ("event", "add", "--case", "1", "note", NOT_UTF8),
+        ("text", "invalid Unicode"),
+    ),
+    (
+        "text",
+        "a Latin-1 evidence source",
+        ("evidence", "add", "--case", "1", "--kind", "note", "--text", "x", "--source", NOT_UTF8),
+        ("source", "invalid Unicode"),
+    ),
+    (
+        "text",
+        "a Latin-1 evidence note",
+        ("evidence", "add", "--case", "1", "--kind", "note", "--text", "x", "--note", NOT_UTF8),
+        ("note", "invalid Unicode"),
+    ),
+    ("text", "a Latin-1 search", ("search", NOT_UTF8), ("search query", "invalid Unicode")),
+    (
+        "text",
+        "a Latin-1 import source",
+        (
+            "evidence",
+            "import",
+            "--case",
+            "1",
+            "--kind",
+            "whois",
+            "--domain",
+            "soundsbox.test",
+            *CAPTURED,
+            "--source",
+            NOT_UTF8,
+            "{whois}",
+        ),
+        ("source", "invalid Unicode"),
+    ),
+    (
+        "text",
+        "a Latin-1 domain to look up",
+        ("lookup", "--offline", NOT_UTF8 + ".com"),
+        ("invalid Unicode",),
+    ),
     # -- files that are not what they claim
     (
         "file",
@@ -508,6 +563,7 @@ def test_the_real_command_refuses_the_same_way(recorded_store, run_cli, files):
             "a PNG named .txt as WHOIS",
             "100k-level JSON as RDAP",
             "negative",
+            "a Latin-1 person name",
         )
     ]
     results = run_cli.many(*(_fill(command, files) for _, _, command, _ in sample))
@@ -577,3 +633,32 @@ def test_the_catalogue_counts_for_the_reliability_notes():
     assert f"{len(NOT_FLAGGED)} ordinary" in doc
     if os.environ.get("WORKBENCH_PRINT_COUNTS"):
         print(counts)
+
+
+def test_an_rdap_document_with_broken_unicode_imports_without_the_broken_values(
+    recorded_store, run_cli, tmp_path
+):
+    # "\udc00" is valid JSON and a lone surrogate once decoded: such a name cannot become
+    # an entity (no UTF-8 column holds it), but the document is still evidence.
+    document = tmp_path / "surrogate.json"
+    document.write_text(
+        '{"objectClassName": "domain", "ldhName": "soundsbox.test", "entities": [{'
+        '"objectClassName": "entity", "roles": ["registrant"], "vcardArray": ["vcard", ['
+        '["version", {}, "text", "4.0"], ["fn", {}, "text", "Pedro \\udc00Kresker"], '
+        '["org", {}, "text", "Soundsbox S.A."]]]}]}',
+        encoding="ascii",
+    )
+    result = run_cli(*imported("rdap", str(document)), json=True)
+    assert result.code == 0 and not result.stderr, result
+    shown = run_cli("case", "show", "1", json=True)
+    values = {entity["value"] for entity in shown.data["entities"]}
+    assert "Soundsbox S.A." in values and not any("Rivera" in v for v in values)
+    assert run_cli("verify").code == 0
+
+
+def test_pasted_text_that_is_not_utf8_is_kept_as_the_exact_bytes_given(recorded_store, run_cli):
+    result = run_cli("evidence", "add", "--case", "1", "--kind", "note", "--text", NOT_UTF8,
+                     json=True)  # fmt: skip
+    assert result.code == 0, result
+    shown = run_cli("evidence", "show", str(result.data["id"]), "--content", json=True)
+    assert shown.data["sha256"] == hashlib.sha256(b"Caf\xe9 M\xfcller").hexdigest()

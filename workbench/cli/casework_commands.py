@@ -311,8 +311,14 @@ def evidence_add(args, db: Database) -> CommandResult:
     if args.text is not None:
         if not args.text.strip():
             raise InvalidInput("--text", args.text, "is empty")
+        try:
+            # surrogateescape: text that was not UTF-8 on the command line is kept as the
+            # exact bytes given, as evidence should be.
+            content = args.text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise InvalidInput("--text", args.text, "contains invalid Unicode") from None
         item = casework.add_evidence_bytes(
-            db, args.case, args.kind, args.text.encode("utf-8"), media_type="text/plain", **options
+            db, args.case, args.kind, content, media_type="text/plain", **options
         )
     elif args.file == "-":
         item = casework.add_evidence_bytes(db, args.case, args.kind, _read_stdin(), **options)

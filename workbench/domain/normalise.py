@@ -26,6 +26,7 @@ MAX_LABEL_LENGTH = 63
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LDH_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _WHITESPACE = re.compile(r"\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ENDS_IN_NUMBER = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
 
 
@@ -46,6 +47,14 @@ def _public_suffixes() -> PublicSuffixList:
 def _reject_control(field: str, text: str) -> None:
     if _CONTROL.search(text):
         raise InvalidInput(field, text, "contains control characters")
+    _reject_surrogates(field, text)
+
+
+def _reject_surrogates(field: str, text: str) -> None:
+    # A JSON "\ud800" escape or a command-line argument that is not UTF-8 gives a string
+    # no file or database can hold: refuse it here, by name, rather than fail on storing.
+    if _SURROGATE.search(text):
+        raise InvalidInput(field, text, "contains invalid Unicode (lone surrogates)")
 
 
 def normalise_hostname(text: str, field: str = "hostname") -> Hostname:
@@ -255,6 +264,7 @@ def clean_text(text: str, field: str) -> str:
     other than newlines and tabs."""
     if not isinstance(text, str):
         raise InvalidInput(field, text, "is not text")
+    _reject_surrogates(field, text)
     value = unicodedata.normalize("NFC", text).strip()
     if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
         raise InvalidInput(field, text, "contains control characters")

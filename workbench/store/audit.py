@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +22,18 @@ GENESIS = "0" * 64
 
 
 def canonical_json(payload: Any) -> str:
-    """JSON with sorted keys and no spaces: one text per value, so one hash."""
-    return json.dumps(
+    """JSON with sorted keys and no spaces: one text per value, so one hash.
+
+    A lone surrogate (a server's "\\ud800" escape) is written as its JSON escape: as a
+    character it cannot be encoded to UTF-8, so neither hashed nor stored; as an escape it
+    reads back as the same string."""
+    text = json.dumps(
         payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def chain_hash(

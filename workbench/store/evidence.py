@@ -7,6 +7,7 @@ capture imported twice is one item.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -20,6 +21,7 @@ from workbench.store.cases import require_case, touch_case
 from workbench.store.database import known_in_transaction
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
+_SURROGATES = re.compile("[\ud800-\udfff]")  # what no UTF-8 column can hold
 MAX_SEARCH_TEXT = 1024 * 1024  # what of an item is indexed for full-text search
 _META = (
     "id, kind, sha256, size, media_type, captured_at, recorded_at, source, query, "
@@ -80,6 +82,12 @@ def add_evidence(
         raise InvalidInput(
             "evidence", f"{len(content)} bytes", f"is larger than {MAX_EVIDENCE_BYTES // 2**20} MiB"
         )
+    for field, value in (("source", source), ("query", query), ("note", note)):
+        if value is not None and _SURROGATES.search(value):
+            raise InvalidInput(field, value, "contains invalid Unicode (lone surrogates)")
+    if filename is not None and _SURROGATES.search(filename):
+        # A file name that is not UTF-8 on disk: kept readable, the content is what counts.
+        filename = filename.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if case_id is not None:
         require_case(db, case_id)
     digest = sha256_hex(content)

@@ -32,6 +32,8 @@ def search(db: Database, query: str, *, limit: int = 50) -> list[dict[str, Any]]
         raise InvalidInput("search query", query, "is empty")
     if len(text) > 500:
         raise InvalidInput("search query", query, "is longer than 500 characters")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise InvalidInput("search query", query, "contains invalid Unicode (lone surrogates)")
     quoted = db.quote_fts(text)
     if not quoted.strip():
         return []  # only quote marks: nothing to look for (and "" is an FTS syntax error)
