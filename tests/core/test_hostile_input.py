@@ -644,7 +644,7 @@ def test_an_rdap_document_with_broken_unicode_imports_without_the_broken_values(
     document.write_text(
         '{"objectClassName": "domain", "ldhName": "soundsbox.test", "entities": [{'
         '"objectClassName": "entity", "roles": ["registrant"], "vcardArray": ["vcard", ['
-        '["version", {}, "text", "4.0"], ["fn", {}, "text", "Pedro \\udc00Kresker"], '
+        '["version", {}, "text", "4.0"], ["fn", {}, "text", "Pablo \\udc00Rivera"], '
         '["org", {}, "text", "Soundsbox S.A."]]]}]}',
         encoding="ascii",
     )
