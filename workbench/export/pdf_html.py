@@ -60,6 +60,7 @@ td.label, span.label { font-family: 'DejaVu Sans'; font-size: 8pt; color: #44505
 p.exmeta { font-size: 8.5pt; margin-top: 2pt; margin-bottom: 2pt; }
 p.row { font-size: 8.5pt; margin-top: 1pt; margin-bottom: 1pt; }
 p.rowhead { font-size: 9pt; margin-top: 5pt; margin-bottom: 1pt; }
+p.subrow { font-size: 8.5pt; margin-top: 1pt; margin-bottom: 1pt; margin-left: 16pt; }
 span.cite { font-family: 'DejaVu Sans'; font-size: 7.5pt; color: #1a3550; }
 span.nocite { font-family: 'DejaVu Sans'; font-size: 7.5pt; color: #8b1a1a; font-style: italic; }
 span.kind { font-family: 'DejaVu Sans'; font-size: 7.5pt; color: #44505c; }
@@ -573,7 +574,7 @@ class _Writer:
                     f'<span class="kind">{esc(self.kind_title(link.src_id))}</span></p>'
                 )
             self.add(
-                f'<p class="row" style="margin-left: 14pt">{esc(link_phrase(link))} '
+                f'<p class="subrow">{esc(link_phrase(link))} '
                 f"<b>{self.name(link.dst_id)}</b> "
                 f'<span class="kind">{esc(self.kind_title(link.dst_id))}</span>'
                 f"{self.confidence(link)} {self.cite(link.evidence_ids)}</p>"
