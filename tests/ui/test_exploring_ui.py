@@ -306,3 +306,44 @@ def test_look_up_from_the_detail_pane_and_pivot_from_the_menu_use_the_selection(
     assert dialog.data["entity"]["id"] == roms
     dialog.close()
     idle(qtbot, window)
+
+
+def test_a_sealed_bundle_opens_read_only_with_every_change_disabled(qtbot, demo_window, tmp_path):
+    from workbench.export.bundle import export_bundle
+
+    window = demo_window
+    bundle = tmp_path / "soundsbox.wbbundle"
+    db = open_store(window.store_path)
+    try:
+        export_bundle(db, window.demo["Soundsbox"], bundle)
+    finally:
+        db.close()
+    assert window.act_open_bundle.isEnabled()
+    window.open_bundle_file(bundle)
+    qtbot.waitUntil(
+        lambda: window.read_only and window.current_workspace() is not None, timeout=30_000
+    )
+    workspace = window.current_workspace()
+    assert workspace.title.text() == "Soundsbox"
+    assert "read-only" in window.windowTitle()
+    assert workspace.entities.model.total > 10
+    for action in window.write_actions():
+        assert not action.isEnabled(), action.text()
+    assert not workspace.lookups.all_button.isEnabled()
+    assert window.look_up_domains(workspace.case_id, ["soundsbox.test"]) is None
+    assert not window.push_case_edit(workspace.case_id, "rename", {"title": "a"}, {"title": "b"})
+
+
+def test_the_case_file_is_exported_as_pdf_from_the_window(qtbot, demo_window, tmp_path):
+    window = demo_window
+    window.open_case(window.demo["Soundsbox"])
+    if window.export_pdf is None:
+        assert not window.act_export_pdf.isEnabled()
+        return
+    assert window.act_export_pdf.isEnabled()
+    target = tmp_path / "soundsbox.pdf"
+    window.start_pdf_export(window.demo["Soundsbox"], target)
+    qtbot.waitUntil(
+        lambda: "Case file written" in window.statusBar().currentMessage(), timeout=60_000
+    )
+    assert target.read_bytes().startswith(b"%PDF")

@@ -217,6 +217,9 @@ class MainWindow(QMainWindow):
         self.closed = False
         self.export_pdf = optional_function("workbench.export.pdf", "export_pdf")
         self.open_bundle = optional_function("workbench.export.bundle", "open_bundle_read_only")
+        self.export_bundle = optional_function("workbench.export.bundle", "export_bundle")
+        self.read_only = False
+        self.review_label: str | None = None
         self.setWindowIcon(app_icon())
         self.resize(1280, 820)
 
@@ -275,6 +278,7 @@ class MainWindow(QMainWindow):
         )
         self.act_open_bundle = a("Open case &bundle (read-only)…", self.open_bundle_dialog)
         self.act_export_pdf = a("Case file as &PDF…", self.export_pdf_dialog, None, "export")
+        self.act_export_bundle = a("Sealed case &bundle…", self.export_bundle_dialog)
         self.act_export_png = a("Graph as P&NG…", lambda: self._graph_export("png"))
         self.act_export_svg = a("Graph as &SVG…", lambda: self._graph_export("svg"))
         self.act_close_tab = a(
@@ -389,7 +393,12 @@ class MainWindow(QMainWindow):
         export = menu.addMenu(action_icon("export"), "&Export")
         export.setObjectName("export_menu")
         export.setToolTipsVisible(True)
-        for action in (self.act_export_pdf, self.act_export_png, self.act_export_svg):
+        for action in (
+            self.act_export_pdf,
+            self.act_export_bundle,
+            self.act_export_png,
+            self.act_export_svg,
+        ):
             export.addAction(action)
         menu.setToolTipsVisible(True)
         menu.addSeparator()
@@ -484,10 +493,15 @@ class MainWindow(QMainWindow):
         status.showMessage("Ready", 3000)
 
     def _show_store(self) -> None:
-        self.store_label.setText(f"Store: {self.store_path}")
+        if self.read_only:
+            self.store_label.setText(f"Read-only review of {self.review_label or self.store_path}")
+        else:
+            self.store_label.setText(f"Store: {self.store_path}")
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.store_path.name} — Rights-Investigation Workbench")
+        name = self.review_label or self.store_path.name
+        suffix = " (read-only review)" if self.read_only else ""
+        self.setWindowTitle(f"{name}{suffix} — Rights-Investigation Workbench")
 
     # -- state -------------------------------------------------------------------------
 
@@ -532,6 +546,10 @@ class MainWindow(QMainWindow):
         ):
             action.setEnabled(case_id is not None)
         self.act_open_case.setEnabled(case_id is not None and not in_case)
+        self.act_export_bundle.setEnabled(in_case and self.export_bundle is not None)
+        if self.read_only:
+            for action in self.write_actions():
+                action.setEnabled(False)
         archived = False
         if case_id is not None:
             row = self.db.execute(
@@ -545,6 +563,21 @@ class MainWindow(QMainWindow):
         self.act_undo.setText(f"&Undo {undo_text}" if undo_text else "&Undo")
         redo_text = self.undo_stack.redoText()
         self.act_redo.setText(f"&Redo {redo_text}" if redo_text else "&Redo")
+
+    def write_actions(self) -> list[QAction]:
+        """Everything that changes the store (off in a read-only review)."""
+        return [
+            self.act_new_case,
+            self.act_storefront,
+            self.act_add_event,
+            self.act_attach,
+            self.act_lookup_all,
+            self.act_lookup_selected,
+            self.act_lookup_one,
+            self.act_rename,
+            self.act_archive,
+            *self.act_status.values(),
+        ]
 
     def store_changed(self, case_id: int | None = None) -> None:
         """Something was written: refresh what shows it."""
@@ -640,6 +673,8 @@ class MainWindow(QMainWindow):
     def push_case_edit(self, case_id: int, text: str, before: dict, after: dict) -> bool:
         """Check the new values here (so a refused one never enters the undo stack), then
         push the change; the push performs it."""
+        if self.read_only:
+            return False
         try:
             if "title" in after:
                 after = {**after, "title": display_name(after["title"], "title")}
@@ -818,6 +853,9 @@ class MainWindow(QMainWindow):
 
     def look_up_domains(self, case_id: int, lines: list[str]) -> LookupJob | None:
         """Start a lookup run of `lines` (domains or URLs) in case `case_id`."""
+        if self.read_only:
+            self.statusBar().showMessage("A read-only review cannot run lookups", 5000)
+            return None
         lines = [line for line in lines if line.strip()]
         if not lines:
             return None
@@ -1004,15 +1042,24 @@ class MainWindow(QMainWindow):
         if path:
             self.switch_store(Path(path))
 
-    def switch_store(self, path: Path) -> bool:
+    def switch_store(
+        self, path: Path, *, read_only: bool = False, label: str | None = None
+    ) -> bool:
+        """Show another store (or, read-only, a bundle's review store) in this window."""
         if self.lookup_job is not None and self.lookup_job.running:
             show_message(self, "Lookups running", "Cancel the running lookups first.")
             return False
         try:
-            db = open_store(path)
+            db = open_store(path, read_only=read_only)
         except WorkbenchError as exc:
             show_message(self, "Cannot open the store", str(exc), error=True)
             return False
+        self._use_store(db, Path(path), read_only=read_only, label=label)
+        if not read_only:
+            options.app_settings().setValue("last_store", str(self.store_path))
+        return True
+
+    def _use_store(self, db: Database, path: Path, *, read_only: bool, label: str | None) -> None:
         for case_id in list(self.workspaces):
             self.close_tab(self.tabs.indexOf(self.workspaces[case_id]))
         for viewer in list(self.open_viewers):
@@ -1020,7 +1067,9 @@ class MainWindow(QMainWindow):
         self.runner.shutdown()
         self.db.close()
         self.db = db
-        self.store_path = Path(path)
+        self.store_path = path
+        self.read_only = read_only
+        self.review_label = label
         self.runner = TaskRunner(self.store_path, self)
         self.runner.failed.connect(self._task_failed)
         self.runner.busy_changed.connect(
@@ -1031,23 +1080,59 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.cases_page.refresh()
         self._update_actions()
-        options.app_settings().setValue("last_store", str(self.store_path))
-        return True
 
     def open_bundle_dialog(self) -> None:
         if self.open_bundle is None:
             show_message(self, "Not available yet", BUNDLE_PENDING)
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open a case bundle (read-only)")
-        if not path:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a case bundle (read-only)", "", "Case bundles (*.wbbundle);;All files (*)"
+        )
+        if path:
+            self.open_bundle_file(Path(path))
+
+    def open_bundle_file(self, path: Path) -> None:
+        """Verify a sealed bundle and show its case read-only (off the main thread: the
+        bundle is checked and imported into a private temporary store first)."""
+        from workbench.export import bundle
+
+        self.statusBar().showMessage(f"Verifying {path.name}…")
+
+        def prepare(_db) -> Path:
+            return bundle.prepare_review_store(path)
+
+        def ready(review: Path) -> None:
+            if self.switch_store(review, read_only=True, label=path.name):
+                self.statusBar().showMessage(
+                    f"{path.name} verified and opened read-only: nothing can be changed", 8000
+                )
+                row = self.db.execute("SELECT min(id) FROM cases").fetchone()
+                if row and row[0] is not None:
+                    self.open_case(row[0])
+
+        self.runner.read(prepare, ready, title="Cannot open the bundle")
+
+    def export_bundle_dialog(self) -> None:
+        workspace = self.current_workspace()
+        if workspace is None or self.export_bundle is None:
             return
-        try:
-            bundle_path = self.open_bundle(Path(path))
-        except WorkbenchError as exc:
-            show_message(self, "Cannot open the bundle", str(exc), error=True)
-            return
-        if isinstance(bundle_path, str | Path):
-            self.switch_store(Path(bundle_path))
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export the case as a sealed bundle",
+            f"case-{workspace.case_id}.wbbundle",
+            "Case bundles (*.wbbundle)",
+        )
+        if path:
+            self.start_bundle_export(workspace.case_id, Path(path))
+
+    def start_bundle_export(self, case_id: int, path: Path) -> None:
+        export = self.export_bundle
+        self.statusBar().showMessage("Writing the sealed bundle…")
+        self.runner.read(
+            lambda db: export(db, case_id, path),
+            lambda _result: self.statusBar().showMessage(f"Bundle written to {path}", 8000),
+            title="Export refused",
+        )
 
     def export_pdf_dialog(self) -> None:
         workspace = self.current_workspace()

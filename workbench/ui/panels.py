@@ -222,7 +222,7 @@ class TimelinePanel(QWidget):
         for kind, label in EVENT_KINDS:
             self.kind.addItem(label, [kind.value])
         self.kind.currentIndexChanged.connect(self._filter)
-        add = QPushButton(action_icon("event"), "Add event…")
+        self.add_button = add = QPushButton(action_icon("event"), "Add event…")
         add.setObjectName("add_event_button")
         add.clicked.connect(self.add_event)
         self.overdue = plain_label("", object_name="overdue_count")
@@ -297,7 +297,7 @@ class EvidencePanel(QWidget):
         self.filter.setPlaceholderText("Filter")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
-        attach = QPushButton(action_icon("attach"), "Attach files…")
+        self.attach_button = attach = QPushButton(action_icon("attach"), "Attach files…")
         attach.clicked.connect(self.attach)
         self.count = plain_label("")
         bar = QHBoxLayout()
@@ -387,7 +387,7 @@ class LookupPanel(QWidget):
 
     def set_running(self, running: bool) -> None:
         for button in (self.all_button, self.selected_button, self.one_button):
-            button.setEnabled(not running)
+            button.setEnabled(not running and not self.window_.read_only)
         self.cancel_button.setEnabled(running)
 
     def attach_job(self, job, total: int, offline: bool) -> None:

@@ -126,6 +126,12 @@ class CaseWorkspace(QWidget):
         self.related.open_case.connect(window.open_case)
         self.related.show_entity.connect(self.show_entity)
 
+        if window.read_only:
+            self.lookups.set_running(False)
+            self.timeline.add_button.setEnabled(False)
+            self.evidence.attach_button.setEnabled(False)
+            self.lookups.rate.setText("A read-only review: lookups cannot be run.")
+
         # Refreshes while a lookup run stores results are coalesced: at most a few a second.
         self._refresh_timer = QTimer(self, singleShot=True, interval=400)
         self._refresh_timer.timeout.connect(self._refresh_now)
