@@ -321,3 +321,47 @@ def test_the_commands_verify_and_import_a_bundle(exported, run_cli, tmp_path):
     assert refused.code == 1 and "case.json was changed" in refused.stdout, refused
     refused = run_cli("import", tampered)
     assert refused.code == 2 and "case.json" in refused.stderr, refused
+
+
+def test_open_read_only_hands_the_app_a_read_only_review_store(exported, monkeypatch):
+    import workbench.ui.app as app
+
+    folder, _, _, picture = exported
+    opened = {}
+
+    def run_app(store_path, read_only=False):
+        db = open_store(store_path, read_only=True)
+        opened.update(read_only=read_only, picture=case_picture(db, 1), path=store_path)
+        db.close()
+        return 0
+
+    monkeypatch.setattr(app, "run_app", run_app)
+    from workbench.cli import main
+
+    assert main(["open", "--read-only", str(folder / "soundsbox.zip")]) == 0
+    assert opened["read_only"] is True
+    assert opened["picture"] == picture
+    assert not os.access(opened["path"], os.W_OK) or os.geteuid() == 0
+
+
+def test_open_refuses_a_tampered_bundle_before_starting_the_app(exported, tmp_path, capsys):
+    folder = exported[0]
+    tampered = tmp_path / "tampered.zip"
+    rewrite(folder / "soundsbox.zip", tampered, lambda n, d: d + b"x" if n == "case.json" else d)
+    from workbench.cli import main
+
+    assert main(["open", "--read-only", str(tampered)]) == 2
+    assert "case.json was changed" in capsys.readouterr().err
+
+
+def test_a_bundle_can_carry_the_pdf_case_file(exported, tmp_path, qapp):
+    folder = exported[0]
+    db = open_store(folder / "source.sqlite")
+    result = export_bundle(db, 1, tmp_path / "with-pdf.zip", with_pdf=True)
+    db.close()
+    assert verify_bundle(tmp_path / "with-pdf.zip").ok
+    with zipfile.ZipFile(tmp_path / "with-pdf.zip") as archive:
+        assert archive.read("attachments/case-file.pdf").startswith(b"%PDF")
+    fresh = open_store(tmp_path / "fresh.sqlite")
+    assert import_bundle(fresh, tmp_path / "with-pdf.zip")["bundle_hash"] == result["bundle_hash"]
+    fresh.close()

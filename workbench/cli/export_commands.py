@@ -189,8 +189,10 @@ def import_command(args, db: Database) -> CommandResult:
 
 
 def open_command(args) -> CommandResult:
-    from workbench.export.bundle import prepare_review_store
+    from workbench.export.bundle import prepare_review_store, refuse_unless_sound
 
+    bundle = Path(args.file)
+    refuse_unless_sound(bundle)  # a changed bundle is refused before anything starts
     try:
         from workbench.ui.app import run_app
     except ImportError as exc:  # no Qt widgets on this machine
@@ -200,6 +202,6 @@ def open_command(args) -> CommandResult:
             "this version of the desktop app cannot open a store read-only yet; "
             "use `workbench verify FILE` to check the bundle"
         )
-    store = prepare_review_store(Path(args.file))
+    store = prepare_review_store(bundle)
     code = run_app(store, read_only=True)
     return CommandResult({"store": str(store), "exit_code": code}, "", exit_code=code)

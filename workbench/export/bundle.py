@@ -382,6 +382,9 @@ def _read_case_document(path: str | os.PathLike, report: BundleReport):
     manifest = json.loads(_read_member(archive, archive.getinfo(MANIFEST), MAX_MANIFEST_BYTES))
     sizes = {m["path"]: m for m in manifest["members"]}
     raw = _read_member(archive, archive.getinfo(CASE_JSON), sizes[CASE_JSON]["size"])
+    # Checked again as read: the file may have changed since it was verified.
+    if hashlib.sha256(raw).hexdigest() != sizes[CASE_JSON]["sha256"]:
+        raise BundleRefused(f"case.json in {path} changed after it was verified")
     try:
         document = json.loads(raw)
     except ValueError as exc:

@@ -767,6 +767,8 @@ class _Writer:
             "“claimed” was given by whoever supplied a recording rather than observed by "
             "the workbench.</p>"
         )
+        if not self.data.evidence:
+            self.add("<p>This case holds no evidence.</p>")
         citing = self.citing_facts()
         for number, item in enumerate(self.data.evidence, 1):
             self.exhibit(number, item, citing.get(item.id, []))
