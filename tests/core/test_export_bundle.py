@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import dump_tables
 from tests.core.test_export_scenario import build_scenario
+from workbench.cli import main
 from workbench.export.bundle import (
     BundleRefused,
     export_bundle,
@@ -306,21 +307,22 @@ def test_a_bundle_opens_read_only_for_review(exported):
         db.close()
 
 
-def test_the_commands_verify_and_import_a_bundle(exported, run_cli, tmp_path):
+def test_the_commands_verify_and_import_a_bundle(exported, tmp_path, capsys):
     folder, _, result, _ = exported
-    bundle = folder / "soundsbox.zip"
-    verified = run_cli("verify", bundle, json=True)
-    assert verified.code == 0, verified
-    assert verified.data["bundle_hash"] == result["bundle_hash"]
-    assert not (tmp_path / "store.sqlite").exists()  # checking a bundle opens no store
-    imported = run_cli("import", bundle)
-    assert imported.code == 0 and "imported into case 1 (new)" in imported.stdout, imported
+    bundle = str(folder / "soundsbox.zip")
+    store = tmp_path / "store.sqlite"
+    assert main(["--json", "verify", bundle]) == 0
+    assert json.loads(capsys.readouterr().out)["bundle_hash"] == result["bundle_hash"]
+    assert main(["--store", str(store), "verify", bundle]) == 0
+    assert not store.exists()  # checking a bundle opens no store
+    assert main(["--store", str(store), "import", bundle]) == 0
+    assert "imported into case 1 (new)" in capsys.readouterr().out
     tampered = tmp_path / "tampered.zip"
-    rewrite(bundle, tampered, lambda n, d: d + b" " if n == "case.json" else d)
-    refused = run_cli("verify", tampered)
-    assert refused.code == 1 and "case.json was changed" in refused.stdout, refused
-    refused = run_cli("import", tampered)
-    assert refused.code == 2 and "case.json" in refused.stderr, refused
+    rewrite(folder / "soundsbox.zip", tampered, lambda n, d: d + b" " if n == "case.json" else d)
+    assert main(["verify", str(tampered)]) == 1
+    assert "case.json was changed" in capsys.readouterr().out
+    assert main(["--store", str(store), "import", str(tampered)]) == 2
+    assert "case.json" in capsys.readouterr().err
 
 
 def test_open_read_only_hands_the_app_a_read_only_review_store(exported, monkeypatch):
@@ -336,8 +338,6 @@ def test_open_read_only_hands_the_app_a_read_only_review_store(exported, monkeyp
         return 0
 
     monkeypatch.setattr(app, "run_app", run_app)
-    from workbench.cli import main
-
     assert main(["open", "--read-only", str(folder / "soundsbox.zip")]) == 0
     assert opened["read_only"] is True
     assert opened["picture"] == picture
@@ -348,7 +348,6 @@ def test_open_refuses_a_tampered_bundle_before_starting_the_app(exported, tmp_pa
     folder = exported[0]
     tampered = tmp_path / "tampered.zip"
     rewrite(folder / "soundsbox.zip", tampered, lambda n, d: d + b"x" if n == "case.json" else d)
-    from workbench.cli import main
 
     assert main(["open", "--read-only", str(tampered)]) == 2
     assert "case.json was changed" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import pytest
 import stix2
 
 from tests.core.test_export_scenario import HOSTILE_VALUE, build_scenario
+from workbench.cli import main
 from workbench.export.csv_export import export_csv, safe_cell
 from workbench.export.graphml import export_graphml
 from workbench.export.json_export import export_json
@@ -202,27 +203,17 @@ def test_csv_cells_never_run_as_spreadsheet_formulas():
     assert safe_cell("Vienna Domains GmbH") == "Vienna Domains GmbH"
 
 
-def test_the_commands_write_each_format(scenario_store, run_cli):
-    folder, db, scenario = scenario_store
-    store = folder / "store.sqlite"
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+def test_the_commands_write_each_format(scenario_store, capsys):
+    folder, _, scenario = scenario_store
+    store, case = str(folder / "store.sqlite"), str(scenario.soundsbox)
     out = folder / "cli"
     out.mkdir(exist_ok=True)
-    done = run_cli("export", "--case", scenario.soundsbox, "--json", out / "c.json", store=store)
-    assert done.code == 0 and json.loads((out / "c.json").read_text())["case"], done
-    done = run_cli(
-        "export", "--case", scenario.soundsbox, "--stix", out / "c.stix", "--json", store=store
-    )
-    assert done.code == 0, done
-    assert json.loads(done.stdout)["format"] == "stix"
-    refused = run_cli(
-        "export",
-        "--case",
-        scenario.soundsbox,
-        "--csv",
-        out,
-        "--graphml",
-        out / "g.graphml",
-        store=store,
-    )
-    assert refused.code == 2 and "exactly one" in refused.stderr
+    assert main(["--store", store, "export", "--case", case, "--json", str(out / "c.json")]) == 0
+    assert json.loads((out / "c.json").read_text(encoding="utf-8"))["case"]["id"] == 1
+    capsys.readouterr()
+    args = ["--store", store, "export", "--case", case, "--stix", str(out / "c.stix"), "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "stix"
+    args = ["--store", store, "export", "--case", case, "--csv", str(out), "--graphml", "g"]
+    assert main(args) == 2
+    assert "exactly one" in capsys.readouterr().err
