@@ -785,11 +785,9 @@ class _Writer:
     def exhibit(self, number: int, item: Evidence, citing: list[str]) -> None:
         title = EVIDENCE_KIND_TITLES.get(item.kind, item.kind)
         about = item.query or item.filename or item.source or ""
-        # A long item starts on a page of its own; short ones follow each other, ruled off.
-        long_item = number > 1 and item.size > 3000
-        if number > 1 and not long_item:
-            self.add("<hr/>")
-        style = ' style="page-break-before: always"' if long_item else ""
+        # Each exhibit starts on a page of its own, as exhibits do: no heading is left at
+        # the foot of a page, and "exhibit E3, page 12" is where E3 begins.
+        style = ' style="page-break-before: always"' if number > 1 else ""
         self.add(
             f"<h3{style}>Exhibit E{number}: {esc(title)}"
             + (f" — {esc(about)}" if about else "")
