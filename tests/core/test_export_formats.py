@@ -8,6 +8,8 @@ import csv
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -217,3 +219,19 @@ def test_the_commands_write_each_format(scenario_store, capsys):
     args = ["--store", store, "export", "--case", case, "--csv", str(out), "--graphml", "g"]
     assert main(args) == 2
     assert "exactly one" in capsys.readouterr().err
+
+
+def test_only_the_pdf_export_uses_qt_and_never_its_widgets():
+    package = Path(__file__).resolve().parents[2] / "workbench" / "export"
+    using_qt = sorted(p.name for p in package.glob("*.py") if "PySide6" in p.read_text("utf-8"))
+    assert using_qt == ["pdf.py"]
+    assert "QtWidgets" not in (package / "pdf.py").read_text("utf-8")
+    script = (
+        "import sys; import workbench.export.bundle, workbench.export.json_export, "
+        "workbench.export.csv_export, workbench.export.graphml, workbench.export.stix; "
+        "print(sorted(m for m in sys.modules if m.startswith('PySide6')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
