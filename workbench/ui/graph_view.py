@@ -19,22 +19,22 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
-    QFontMetricsF,
     QImage,
     QPainter,
-    QPainterPath,
     QPen,
+    QPixmap,
 )
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QFileDialog,
+    QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsLineItem,
+    QGraphicsPixmapItem,
     QGraphicsScene,
+    QGraphicsSimpleTextItem,
     QGraphicsView,
     QHBoxLayout,
-    QStyle,
-    QStyleOptionGraphicsItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -72,17 +72,21 @@ def _elide(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
-class NodeItem(QGraphicsItem):
-    """An entity: its kind's icon and its name (drawn as plain text)."""
+class NodeItem(QGraphicsEllipseItem):
+    """An entity: its kind's icon and its name, drawn by Qt's own items (C++ painting:
+    no Python runs per node per frame, which is what keeps 2,000 nodes interactive).
+
+    Zoomed far out the icon gives way to a disc of the kind's colour and the labels hide
+    (`GraphScene.set_detail`), switched only when the zoom crosses a threshold."""
 
     def __init__(self, entity_id: int, kind: str, value: str, in_case: bool, shared: bool):
-        super().__init__()
+        super().__init__(-ICON / 2, -ICON / 2, ICON, ICON)
         self.entity_id = entity_id
         self.kind = kind
         self.value = value
-        self.label = _elide(value)
+        self.label_text = _elide(value)
         self.in_case = in_case
-        self.shared = shared  # also in another case
+        self.shared = shared
         self.expanded = False
         self.edges: list[EdgeItem] = []
         self.setFlags(
@@ -90,64 +94,51 @@ class NodeItem(QGraphicsItem):
             | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
         )
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setZValue(1)
-        self.setAcceptHoverEvents(False)
         self.setToolTip(kind_name(kind))  # never the value: tooltips may render rich text
-        metrics = QFontMetricsF(_label_font())
-        width = max(ICON, metrics.horizontalAdvance(self.label) + 8)
-        self._rect = QRectF(-width / 2, -ICON / 2 - 4, width, ICON + 8 + metrics.height() + 2)
-        self._label_rect = QRectF(-width / 2, ICON / 2 + 2, width, metrics.height())
+        self.setBrush(QColor(KIND_COLOURS.get(kind, "#64748b")))
+        self._rest_pen()
+        self.icon = QGraphicsPixmapItem(_node_pixmap(kind), self)
+        self.icon.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.icon.setScale(ICON / ICON_PIXELS)
+        self.icon.setOffset(-ICON_PIXELS / 2, -ICON_PIXELS / 2)
+        self.icon.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.label = QGraphicsSimpleTextItem(self.label_text, self)
+        self.label.setFont(_label_font())
+        self.label.setBrush(_label_brush())
+        width = self.label.boundingRect().width()
+        self.label.setPos(-width / 2, ICON / 2 + 2)
+        self.label.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        if shared:
+            badge = QGraphicsEllipseItem(ICON / 2 - 9, -ICON / 2 - 1, 10, 10, self)
+            badge.setBrush(QColor("#f59e0b"))
+            badge.setPen(QPen(QColor("#ffffff"), 1))
+            badge.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
-    def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addEllipse(QRectF(-ICON / 2 - 3, -ICON / 2 - 3, ICON + 6, ICON + 6))
-        path.addRect(self._label_rect)
-        return path
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        detail = option.levelOfDetailFromTransform(painter.worldTransform())
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        circle = QRectF(-ICON / 2, -ICON / 2, ICON, ICON)
-        if detail < 0.35:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(KIND_COLOURS.get(self.kind, "#64748b")))
-            painter.drawEllipse(circle)
-            if selected:
-                painter.setPen(QPen(QColor("#f59e0b"), 6))
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.drawEllipse(circle.adjusted(-4, -4, 4, 4))
-            return
-        device = painter.device()
-        scale = (device.devicePixelRatioF() if device else 1.0) * detail
-        # A few resolutions only, so the per-kind pixmap cache stays small while zooming.
-        ratio = next((r for r in (1.0, 1.5, 2.0, 3.0) if r >= scale), 4.0)
-        painter.drawPixmap(circle.topLeft(), kind_pixmap(self.kind, int(ICON), ratio))
-        if not self.in_case:
-            painter.setPen(QPen(QColor("#94a3b8"), 1.5, Qt.PenStyle.DashLine))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawEllipse(circle.adjusted(-3, -3, 3, 3))
-        if self.shared:
-            painter.setPen(QPen(QColor("#ffffff"), 1))
-            painter.setBrush(QColor("#f59e0b"))
-            painter.drawEllipse(QRectF(ICON / 2 - 9, -ICON / 2 - 1, 10, 10))
-        if selected:
-            painter.setPen(QPen(QColor("#f59e0b"), 2.5))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawEllipse(circle.adjusted(-4, -4, 4, 4))
-        if detail >= 0.55:
-            painter.setFont(_label_font())
-            painter.setPen(QColor("#e5e7eb") if is_dark() else QColor("#1f2937"))
-            painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.label)
+    def _rest_pen(self) -> None:
+        if self.in_case:
+            self.setPen(QPen(Qt.PenStyle.NoPen))
+        else:
+            pen = QPen(QColor("#94a3b8"), 2, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            self.setPen(pen)
 
     def itemChange(self, change, value):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.adjust()
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            if value:
+                pen = QPen(QColor("#f59e0b"), 3)
+                pen.setCosmetic(True)
+                self.setPen(pen)
+            else:
+                self._rest_pen()
         return super().itemChange(change, value)
+
+    def set_detail(self, icons: bool, labels: bool) -> None:
+        self.icon.setVisible(icons)
+        self.label.setVisible(labels)
 
     def mouseReleaseEvent(self, event) -> None:
         super().mouseReleaseEvent(event)
@@ -161,11 +152,35 @@ class NodeItem(QGraphicsItem):
             scene.expand_requested.emit(self.entity_id)
 
 
+ICON_PIXELS = 64  # the icon is rendered at twice its scene size: sharp up to 2x zoom
+
+
+@cache
+def _node_pixmap(kind: str) -> QPixmap:
+    return kind_pixmap(kind, ICON_PIXELS, 1.0)
+
+
 @cache
 def _label_font() -> QFont:
     font = QFont()
     font.setPointSizeF(8.5)
     return font
+
+
+def _label_brush() -> QColor:
+    return _label_colour(is_dark())
+
+
+@cache
+def _label_colour(dark: bool) -> QColor:
+    return QColor("#e5e7eb") if dark else QColor("#1f2937")
+
+
+@cache
+def _edge_pen() -> QPen:
+    pen = QPen(QColor("#7c8797"), 0)
+    pen.setCosmetic(True)
+    return pen
 
 
 class EdgeItem(QGraphicsLineItem):
@@ -180,11 +195,9 @@ class EdgeItem(QGraphicsLineItem):
         source.edges.append(self)
         target.edges.append(self)
         self.setZValue(0)
-        colour = QColor("#64748b")
-        colour.setAlpha(170)
-        pen = QPen(colour, 1.2)
-        pen.setCosmetic(True)
-        self.setPen(pen)
+        # An opaque hairline: the raster engine draws it on its fast path, where a
+        # translucent or wide line costs a blend per pixel (thousands of edges per frame).
+        self.setPen(_edge_pen())
         self.setToolTip(link["type"].replace("_", " "))
         self.adjust()
 
@@ -200,7 +213,18 @@ class GraphScene(QGraphicsScene):
         super().__init__(parent)
         self.nodes: dict[int, NodeItem] = {}
         self.edges: dict[int, EdgeItem] = {}
+        self.icons = True
+        self.labels = True
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+
+    def set_detail(self, icons: bool, labels: bool) -> None:
+        """Icons and labels on or off for every node (called when the zoom crosses a
+        threshold, not per frame)."""
+        if (icons, labels) == (self.icons, self.labels):
+            return
+        self.icons, self.labels = icons, labels
+        for node in self.nodes.values():
+            node.set_detail(icons, labels)
 
     def clear_graph(self) -> None:
         self.clear()
@@ -226,6 +250,8 @@ class GraphScene(QGraphicsScene):
             )
             x, y = positions.get(node["id"], (0.0, 0.0))
             item.setPos(x, y)
+            if not (self.icons and self.labels):
+                item.set_detail(self.icons, self.labels)
             self.addItem(item)
             self.nodes[node["id"]] = item
             added += 1
@@ -264,11 +290,22 @@ class GraphView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.antialias = True  # off for large graphs (GraphPanel._shown)
 
     def zoom(self, factor: float) -> None:
         current = self.transform().m11()
         target = max(0.05, min(6.0, current * factor))
         self.scale(target / current, target / current)
+        self.apply_detail()
+
+    def apply_detail(self) -> None:
+        """Level of detail for the zoom: far out, discs without labels and without
+        antialiasing (thousands of nodes then draw in a few milliseconds)."""
+        level = self.zoom_level()
+        scene = self.scene()
+        if isinstance(scene, GraphScene):
+            scene.set_detail(icons=level >= 0.3, labels=level >= 0.55)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, level >= 0.4 and self.antialias)
 
     def zoom_level(self) -> float:
         return self.transform().m11()
@@ -279,6 +316,7 @@ class GraphView(QGraphicsView):
             self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
             if self.zoom_level() > 1.5:
                 self.zoom(1.5 / self.zoom_level())
+        self.apply_detail()
 
     def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y()
@@ -385,18 +423,59 @@ class GraphPanel(QWidget):
 
         self.window_.runner.read(read, lambda graph: self._show(generation, graph))
 
+    CHUNK = 30  # nodes (and four times as many edges) added per turn of the event loop
+
     def _show(self, generation: int, graph: dict[str, Any]) -> None:
+        """Put the laid-out graph in the scene a few hundred items per turn of the event
+        loop, so that a graph of thousands of nodes never freezes the window."""
         if generation != self._generation:
             return
         self.scene.clear_graph()
         self.case_entities = {node["id"] for node in graph["nodes"]}
-        self.scene.add_graph(
-            graph["nodes"],
-            graph["edges"],
-            graph["positions"],
-            in_case=self.case_entities,
-            shared=graph["shared"],
-        )
+        self._prepare_detail(graph["positions"])
+        nodes, edges = graph["nodes"], graph["edges"]
+        steps = [("nodes", nodes[i : i + self.CHUNK]) for i in range(0, len(nodes), self.CHUNK)]
+        steps += [
+            ("edges", edges[i : i + 4 * self.CHUNK]) for i in range(0, len(edges), 4 * self.CHUNK)
+        ]
+        # No repaint per chunk: the view is drawn once, whole, when everything is in.
+        self.view.viewport().setUpdatesEnabled(False)
+
+        def run(index: int = 0) -> None:
+            if generation != self._generation:
+                return  # a newer load replaced this one
+            if index == len(steps):
+                self._shown()
+                return
+            what, chunk = steps[index]
+            self.scene.add_graph(
+                chunk if what == "nodes" else [],
+                chunk if what == "edges" else [],
+                graph["positions"],
+                in_case=self.case_entities,
+                shared=graph["shared"],
+            )
+            QTimer.singleShot(0, lambda: run(index + 1))
+
+        run()
+
+    def _prepare_detail(self, positions: dict[int, tuple[float, float]]) -> None:
+        """Start at the level of detail the fitted view will have, so nodes are made in
+        the right state instead of switched after."""
+        if not positions:
+            return
+        xs = [p[0] for p in positions.values()]
+        ys = [p[1] for p in positions.values()]
+        width, height = max(xs) - min(xs) + 80, max(ys) - min(ys) + 80
+        viewport = self.view.viewport().size()
+        level = min(viewport.width() / width, viewport.height() / height, 1.5)
+        self.scene.set_detail(icons=level >= 0.3, labels=level >= 0.55)
+
+    def _shown(self) -> None:
+        # Antialiased lines cost several times more on the raster engine: past a thousand
+        # links, crisp speed beats smooth edges.
+        self.view.antialias = len(self.scene.edges) <= 1000
+        self.view.viewport().setUpdatesEnabled(True)
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-2000, -2000, 2000, 2000))
         self._update_status()
         self.view.fit_all()
