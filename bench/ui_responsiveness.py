@@ -13,6 +13,13 @@ real run without waiting for servers). --peers: against the loopback test peers 
 WHOIS and RDAP on 127.0.0.1) instead, so the network thread's work is real too.
 
 Prints `RESULT ui_max_stall <ms> ms ratio=<stall/50ms>`.
+
+    .venv/bin/python bench/ui_responsiveness.py --graph 2000
+
+instead opens the link graph of a case of about that many entities (domains sharing a
+registrar and nameservers, each with its own address and email) and reports the time to
+show it, the longest stall meanwhile, and the time to draw a frame while zooming, panning
+and dragging a node: `RESULT ui_graph_frame <median ms> ms max=<ms>`.
 """
 
 from __future__ import annotations
@@ -82,14 +89,101 @@ def lookup_options(peers: bool):
         }
 
 
+def graph_bench(entities: int, scratch: Path) -> int:
+    from workbench.services import casework
+    from workbench.store.database import open_store, writing
+    from workbench.store.entities import ensure_entity
+    from workbench.store.links import ensure_link
+    from workbench.ui.app import make_application, settle_memory
+    from workbench.ui.main_window import MainWindow
+    from workbench.ui.workspace import VIEW_GRAPH
+
+    store = scratch / "graph.sqlite"
+    db = open_store(store)
+    case_id = casework.new_case(db, "Graph").id
+    with writing(db):
+        registrar = ensure_entity(db, "registrar", "Vienna Domains GmbH", case_id=case_id)
+        servers = [
+            ensure_entity(db, "nameserver", f"ns{i}.hosting.test", case_id=case_id)
+            for i in range(20)
+        ]
+        for i in range((entities - 21) // 3):
+            domain = ensure_entity(db, "domain", f"shop{i:05d}.test", case_id=case_id)
+            address = ensure_entity(
+                db, "ip_address", f"10.{i // 62500}.{i // 250 % 250}.{i % 250 + 1}", case_id=case_id
+            )
+            email = ensure_entity(db, "email", f"owner{i}@mail.test", case_id=case_id)
+            for other, link in (
+                (registrar, "registered_via"),
+                (servers[i % 20], "uses_nameserver"),
+                (address, "resolves_to"),
+                (email, "contact_email"),
+            ):
+                ensure_link(db, domain.id, link, other.id, case_id=case_id)
+    app = make_application()
+    window = MainWindow(db, store)
+    window.resize(1400, 900)
+    window.show()
+    workspace = window.open_case(case_id)
+    app.processEvents()
+    settle_memory()
+    meter = StallMeter()
+    meter.start()
+    started = time.perf_counter()
+    workspace.show_view(VIEW_GRAPH)
+    while not workspace.graph.is_loaded:
+        app.processEvents()
+        time.sleep(0.001)
+    shown = time.perf_counter() - started
+    end = time.perf_counter() + 0.5
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.001)
+    meter.stop()
+    graph = workspace.graph
+    view = graph.view
+    frames = []
+    for step in range(24):
+        began = time.perf_counter()
+        if step % 3 == 0:
+            view.zoom(1.25)
+        elif step % 3 == 1:
+            view.horizontalScrollBar().setValue(view.horizontalScrollBar().value() + 80)
+        else:
+            node = graph.scene.nodes[max(graph.scene.nodes)]  # a leaf: an email
+            node.setPos(node.pos().x() + 3, node.pos().y())
+        view.viewport().repaint()
+        frames.append((time.perf_counter() - began) * 1000)
+    view.fit_all()
+    began = time.perf_counter()
+    view.viewport().repaint()
+    whole = (time.perf_counter() - began) * 1000
+    nodes, edges = len(graph.scene.nodes), len(graph.scene.edges)
+    window.shutdown()
+    db.close()
+    frames.sort()
+    median = statistics.median(frames)
+    print(
+        f"graph of {nodes} entities and {edges} links shown in {shown:.1f} s (laid out off "
+        f"the main thread); longest stall meanwhile {max(meter.gaps):.0f} ms; frame while "
+        f"zooming, panning, dragging: median {median:.0f} ms, max {frames[-1]:.0f} ms; "
+        f"whole graph {whole:.0f} ms"
+    )
+    print(f"RESULT ui_graph_frame {median:.0f} ms max={frames[-1]:.0f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--domains", type=int, default=1000)
     parser.add_argument("--peers", action="store_true", help="use the loopback test peers")
+    parser.add_argument("--graph", type=int, metavar="ENTITIES", help="measure the graph")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="workbench-ui-bench-"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
+    if args.graph:
+        return graph_bench(args.graph, scratch)
 
     from workbench.services import casework
     from workbench.store.database import open_store, writing
