@@ -132,6 +132,21 @@ def test_the_contents_give_the_page_each_section_starts_on(case_file):
         assert heading in page_text(pdf, int(page)).splitlines(), (heading, page)
 
 
+def test_the_schedule_of_exhibits_gives_the_page_each_exhibit_starts_on(case_file):
+    folder, _, result, _, hashes = case_file
+    pdf = folder / "soundsbox.pdf"
+    laid_out = subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    schedule = laid_out.split("Schedule of exhibits", 1)[1].split("Exhibit E1:", 1)[0]
+    flat = " ".join(schedule.split())
+    rows = re.findall(r"E(\d+) .*?([0-9a-f]{16}) (\d+)", flat)
+    assert [int(n) for n, _, _ in rows] == list(range(1, result.exhibits + 1))
+    for (number, prefix, page), digest in zip(rows, hashes, strict=True):
+        assert digest.startswith(prefix)
+        assert f"Exhibit E{number}:" in page_text(pdf, int(page)).splitlines()[4]
+
+
 def test_a_rendered_page_is_not_blank(case_file, qapp):
     from PySide6.QtGui import QImage
 

@@ -53,12 +53,15 @@ from workbench.export.casedata import KIND_TITLES, CaseData, evidence_content, l
 from workbench.export.files import atomic_path
 from workbench.export.graph_layout import GraphPicture, layout_case
 from workbench.export.pdf_html import (
+    EXHIBIT_HEADING,
     GRAPH_CAPTION_MARKER,
     GRAPH_MARKER,
     STYLE,
     CaseFileHtml,
+    Section,
     build_case_file_html,
     esc,
+    exhibit_marker,
     graph_caption,
     when,
 )
@@ -413,25 +416,29 @@ def _render(
     graph = _GraphObject(
         picture, QSizeF(page.body.width(), min(page.body.height() * 0.78, page.body.width() * 1.05))
     )
+    parts = [built.cover, *built.parts]
     documents = []
-    for part in built.parts:
+    for part in parts:
         document = _new_document(writer, page, part.html)
         if GRAPH_MARKER in part.html:
             _insert_graph(document, graph)
         documents.append(document)
-    # The cover's contents name the page each section starts on, so the cover is laid out
-    # last; its own length is learnt from a first layout with the markers in place.
-    cover_pages = _new_document(writer, page, built.cover.html).pageCount()
-    starts: dict[str, int] = {}
-    offset = cover_pages
-    for part, document in zip(built.parts, documents, strict=True):
-        for number, within in _section_pages(document, part.sections, page.body.height()):
-            starts[number] = offset + within + 1  # pages count from 1
-        offset += document.pageCount()
-    cover_html = built.cover.html
-    for section in built.sections:
-        cover_html = cover_html.replace(section.marker, str(starts.get(section.number, "")))
-    documents.insert(0, _new_document(writer, page, cover_html))
+    # The cover's contents and the schedule of exhibits name the pages where sections and
+    # exhibits start, which are known only once everything is laid out. Parts holding
+    # such markers are laid out with the markers first, then again with the numbers (a
+    # new document each time: editing a laid-out document is what Qt gets wrong).
+    for _ in range(3):
+        numbers = _page_numbers(parts, documents, page.body.height())
+        changed = False
+        for index, part in enumerate(parts):
+            if "@@" not in part.html:
+                continue
+            html = _fill_markers(part.html, numbers)
+            document = _new_document(writer, page, html)
+            changed |= document.pageCount() != documents[index].pageCount()
+            documents[index] = document
+        if not changed:
+            break
     total = sum(document.pageCount() for document in documents)
 
     for item in data.evidence:
@@ -505,8 +512,41 @@ def _relayout(document: QTextDocument) -> None:
     document.markContentsDirty(0, document.characterCount())
 
 
+def _page_numbers(parts, documents, page_height: float) -> dict[str, int]:
+    """Marker -> the page (from 1) its section or exhibit starts on."""
+    numbers: dict[str, int] = {}
+    offset = 0
+    for part, document in zip(parts, documents, strict=True):
+        for number, within in _section_pages(document, part.sections, page_height):
+            numbers[Section(number, "").marker] = offset + within + 1
+        if part.holds_exhibits:
+            for number, within in _exhibit_pages(document, page_height):
+                numbers[exhibit_marker(number)] = offset + within + 1
+        offset += document.pageCount()
+    return numbers
+
+
+def _fill_markers(html: str, numbers: dict[str, int]) -> str:
+    return re.sub(r"@@(?:page|exhibit)-[^@]+@@", lambda m: str(numbers.get(m.group(), "")), html)
+
+
+def _exhibit_pages(document: QTextDocument, page_height: float):
+    """(exhibit number, page within the document) for each exhibit heading (a heading
+    block: a line of raw evidence that reads like one does not count)."""
+    layout = document.documentLayout()
+    block = document.begin()
+    while block.isValid():
+        match = EXHIBIT_HEADING.match(block.text())
+        if match and block.blockFormat().headingLevel() == 3:
+            top = layout.blockBoundingRect(block).top() + 1
+            yield int(match.group(1)), int(top // page_height)
+        block = block.next()
+
+
 def _section_pages(document: QTextDocument, sections, page_height: float):
     """(section number, page within the document) for each section heading it holds."""
+    if not sections:
+        return
     if len(sections) == 1:
         yield sections[0].number, 0
         return

@@ -129,6 +129,14 @@ def readable_attr(name: str, value: Any) -> str:
     return format_attr(name, value)
 
 
+def exhibit_marker(number: int) -> str:
+    """Where the page an exhibit starts on goes, until it is known."""
+    return f"@@exhibit-{number}@@"
+
+
+EXHIBIT_HEADING = re.compile(r"^Exhibit E(\d+): ")
+
+
 @dataclass
 class Section:
     number: str
@@ -150,6 +158,7 @@ class Part:
 
     html: str
     sections: list[Section]
+    holds_exhibits: bool = False
 
 
 @dataclass
@@ -761,17 +770,52 @@ class _Writer:
     def appendix(self) -> None:
         self.section("Evidence appendix", "A", new_page=True)
         self.add(
-            '<p class="note">Each exhibit as it was received, in capture order. The SHA-256 '
-            "is computed over the exact bytes, which are embedded in this PDF as the "
-            "attachment named with each exhibit. Capture times are UTC; a time marked "
-            "“claimed” was given by whoever supplied a recording rather than observed by "
-            "the workbench.</p>"
+            '<p class="note">Each exhibit as it was received, in capture order, each on a '
+            "page of its own. The SHA-256 is computed over the exact bytes, which are "
+            "embedded in this PDF as the attachment named with each exhibit. Capture times "
+            "are UTC; a time marked “claimed” was given by whoever supplied a recording "
+            "rather than observed by the workbench.</p>"
         )
         if not self.data.evidence:
             self.add("<p>This case holds no evidence.</p>")
+            return
+        self.exhibit_index()
+        self._close_part()
+        self.parts.append(Part("", [], holds_exhibits=True))
         citing = self.citing_facts()
         for number, item in enumerate(self.data.evidence, 1):
             self.exhibit(number, item, citing.get(item.id, []))
+
+    def exhibit_index(self) -> None:
+        """The schedule of exhibits: number, what, when, hash, and the page it starts on."""
+        self.add("<h3>Schedule of exhibits</h3>")
+        as_table = len(self.data.evidence) <= MAX_TABLE_ROWS
+        if as_table:
+            self.add(
+                '<table class="grid" width="100%" cellspacing="0" cellpadding="2">'
+                '<thead><tr><th width="8%">Exhibit</th><th>What</th>'
+                '<th width="26%">Captured (UTC)</th><th width="19%">SHA-256 begins</th>'
+                '<th width="7%">Page</th></tr></thead>'
+            )
+        for number, item in enumerate(self.data.evidence, 1):
+            title = EVIDENCE_KIND_TITLES.get(item.kind, item.kind)
+            about = item.query or item.filename or item.source or ""
+            what = esc(title) + (f" — {esc(about)}" if about else "")
+            marker = exhibit_marker(number)
+            if as_table:
+                self.add(
+                    f"<tr><td>E{number}</td><td>{what}</td>"
+                    f"<td>{when(item.captured_at)}</td>"
+                    f'<td><span class="mono">{esc(item.sha256[:16])}</span></td>'
+                    f'<td align="right">{marker}</td></tr>'
+                )
+            else:
+                self.add(
+                    f'<p class="row"><b>E{number}</b> {what}, {when(item.captured_at)}, '
+                    f'<span class="mono">{esc(item.sha256[:16])}</span>… page {marker}</p>'
+                )
+        if as_table:
+            self.add("</table>")
 
     def citing_facts(self) -> dict[int, list[str]]:
         """Evidence id -> short descriptions of the relationships resting on it."""
