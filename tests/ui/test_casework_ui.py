@@ -288,3 +288,43 @@ def test_labels_in_forms_never_interpret_rich_text(qtbot, window, store_path):
     for label in form.findChildren(QLabel):
         if "<" in label.text():
             assert label.textFormat() == Qt.TextFormat.PlainText, label.text()
+
+
+def test_a_new_store_starts_with_the_demo_cases_and_offers_an_empty_one(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    from workbench.ui.app import open_or_start_store
+
+    path = tmp_path / "first-start.sqlite"
+    db, demo = open_or_start_store(path)
+    titles = {row[0] for row in db.execute("SELECT title FROM cases")}
+    db.close()
+    assert demo and titles == {"AllofMP3", "Soundsbox"}
+    db, demo = open_or_start_store(path)
+    db.close()
+    assert not demo, "an existing store is never filled"
+    window = make_window(path)
+    window.show_demo_welcome()
+    assert window.cases_page.welcome.isVisible()
+    assert window.cases_page.model.rowCount() == 2
+    empty = tmp_path / "cases.sqlite"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(empty), ""))
+    window.cases_page.empty_store_button.click()
+    assert window.store_path == empty
+    assert window.cases_page.model.rowCount() == 0
+    assert not window.cases_page.welcome.isVisible()
+    assert window.cases_page.empty.isVisible()
+
+
+def test_no_demo_when_asked_for_an_empty_start(tmp_path, monkeypatch):
+    from workbench.ui.app import NO_DEMO_ENV, open_or_start_store
+
+    monkeypatch.setenv(NO_DEMO_ENV, "1")
+    db, demo = open_or_start_store(tmp_path / "empty.sqlite")
+    try:
+        assert not demo
+        assert db.execute("SELECT count(*) FROM cases").fetchone()[0] == 0
+    finally:
+        db.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
+from sqlite_utils import Database
 
 from workbench import __version__
 from workbench.domain.errors import WorkbenchError
@@ -26,6 +27,7 @@ from workbench.ui.main_window import MainWindow
 from workbench.ui.widgets import show_message
 
 THEME_ENV = "WORKBENCH_THEME"
+NO_DEMO_ENV = "WORKBENCH_NO_DEMO"
 
 
 def dark_palette() -> QPalette:
@@ -114,11 +116,29 @@ def settle_memory() -> None:
     gc.freeze()
 
 
+def open_or_start_store(store_path: Path) -> tuple[Database, bool]:
+    """Open the store; a store that did not exist yet gets the demo cases, so a new user's
+    first window has something in every view (`WORKBENCH_NO_DEMO=1` starts it empty).
+    Returns the store and whether the demo was put in it."""
+    new = not Path(store_path).exists()
+    db = open_store(store_path)
+    if not new or os.environ.get(NO_DEMO_ENV):
+        return db, False
+    try:
+        from workbench.services.demo import build_demo
+
+        build_demo(db)
+    except WorkbenchError:
+        logging.getLogger(__name__).exception("the demo cases could not be built")
+        return db, False
+    return db, True
+
+
 def run_app(store_path: Path, argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     app = make_application(argv)
     try:
-        db = open_store(store_path)
+        db, demo = open_or_start_store(Path(store_path))
     except WorkbenchError as exc:
         box = QMessageBox(QMessageBox.Icon.Critical, "Cannot open the store", str(exc))
         box.setTextFormat(Qt.TextFormat.PlainText)
@@ -126,6 +146,8 @@ def run_app(store_path: Path, argv: list[str] | None = None) -> int:
         return 2
     window = MainWindow(db, Path(store_path))
     window.show()
+    if demo:
+        window.show_demo_welcome()
     problem = binding_problem()
     if problem:
         logging.getLogger(__name__).error(problem)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
+    QPushButton,
     QTableView,
     QTabWidget,
     QTextEdit,
@@ -170,6 +171,25 @@ class CasesPage(QWidget):
         layout.setContentsMargins(10, 10, 10, 10)
         layout.addLayout(bar)
         layout.addWidget(self.empty)
+        self.welcome = QWidget()
+        self.welcome.setObjectName("demo_welcome")
+        welcome_row = QHBoxLayout(self.welcome)
+        welcome_row.setContentsMargins(0, 0, 0, 0)
+        welcome_row.addWidget(
+            plain_label(
+                "Welcome. This new store was filled with two demo cases, AllofMP3 (2006-2007) "
+                "and Soundsbox, built from recorded WHOIS, RDAP and DNS answers so that every "
+                "view has something to show: open Soundsbox to see it linked to AllofMP3 "
+                "through ROMS. Invented details are marked 'source: illustrative'.",
+                wrap=True,
+            ),
+            1,
+        )
+        self.empty_store_button = QPushButton("Start with an empty store instead…")
+        self.empty_store_button.clicked.connect(window.start_empty_store)
+        welcome_row.addWidget(self.empty_store_button)
+        self.welcome.setVisible(False)
+        layout.addWidget(self.welcome)
         layout.addWidget(self.view, 1)
         hint = plain_label(
             "Enter or double-click opens a case. F2 renames it; the Case menu sets its status "
@@ -1029,6 +1049,25 @@ class MainWindow(QMainWindow):
                 f"{len(report.problems)} problems found:\n{shown}"
                 + (f"\n… and {more} more" if more > 0 else ""),
                 error=True,
+            )
+
+    def show_demo_welcome(self) -> None:
+        """Say that the demo cases were put in this new store, and offer an empty one."""
+        self.cases_page.welcome.setVisible(True)
+
+    def start_empty_store(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Where should the empty store be?",
+            str(self.store_path.with_name("cases.sqlite")),
+            "Workbench stores (*.sqlite)",
+        )
+        if path and self.switch_store(Path(path)):
+            self.cases_page.welcome.setVisible(False)
+            self.statusBar().showMessage(
+                f"Empty store {path}: File > New case starts one. The demo store stays at "
+                f"its place; File > Open store shows it again.",
+                10000,
             )
 
     def choose_store(self) -> None:

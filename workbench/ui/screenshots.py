@@ -89,6 +89,8 @@ def render(outdir: Path, store: Path | None = None, theme: str = "light") -> lis
     window = MainWindow(db, store)
     window.resize(1440, 900)
     window.show()
+    if demo:
+        window.show_demo_welcome()  # what a new user's first window says
     outdir.mkdir(parents=True, exist_ok=True)
     suffix = "" if theme == "light" else f"-{theme}"
     written: list[Path] = []
