@@ -895,7 +895,8 @@ class _Writer:
                 "characters are shown; the whole item is in the attachment.]</p>"
             )
             text = text[:MAX_SHOWN_TEXT]
-        return f'<p class="raw">{raw_text(text)}</p>{note}'
+        intro = '<p class="small">As received:</p>'
+        return f'{intro}<p class="raw">{raw_text(text)}</p>{note}'
 
 
 def graph_caption(shown_nodes: int, total_nodes: int, total_edges: int) -> str:
