@@ -347,3 +347,20 @@ def test_the_case_file_is_exported_as_pdf_from_the_window(qtbot, demo_window, tm
         lambda: "Case file written" in window.statusBar().currentMessage(), timeout=60_000
     )
     assert target.read_bytes().startswith(b"%PDF")
+
+
+def test_a_window_opened_read_only_offers_no_change(qtbot, make_window, demo_store, store_path):
+    from workbench.ui.main_window import MainWindow
+
+    db = open_store(store_path, read_only=True)
+    window = MainWindow(db, store_path, read_only=True)
+    qtbot.addWidget(window)
+    try:
+        assert "read-only" in window.windowTitle()
+        assert all(not action.isEnabled() for action in window.write_actions())
+        workspace = window.open_case(demo_store["Soundsbox"])
+        assert not workspace.timeline.add_button.isEnabled()
+        assert workspace.entities.model.total > 10
+    finally:
+        window.shutdown()
+        db.close()

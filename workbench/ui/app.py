@@ -134,17 +134,22 @@ def open_or_start_store(store_path: Path) -> tuple[Database, bool]:
     return db, True
 
 
-def run_app(store_path: Path, argv: list[str] | None = None) -> int:
+def run_app(store_path: Path, argv: list[str] | None = None, *, read_only: bool = False) -> int:
+    """The desktop app on `store_path` until its window closes; returns the exit code.
+    `read_only`: a review (of a bundle's store): nothing can be changed, no demo added."""
     logging.basicConfig(level=logging.WARNING)
     app = make_application(argv)
     try:
-        db, demo = open_or_start_store(Path(store_path))
+        if read_only:
+            db, demo = open_store(store_path, read_only=True), False
+        else:
+            db, demo = open_or_start_store(Path(store_path))
     except WorkbenchError as exc:
         box = QMessageBox(QMessageBox.Icon.Critical, "Cannot open the store", str(exc))
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.exec()
         return 2
-    window = MainWindow(db, Path(store_path))
+    window = MainWindow(db, Path(store_path), read_only=read_only)
     window.show()
     if demo:
         window.show_demo_welcome()

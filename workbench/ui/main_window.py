@@ -222,7 +222,14 @@ class CasesPage(QWidget):
 class MainWindow(QMainWindow):
     lookup_started = Signal(object)  # LookupJob
 
-    def __init__(self, db: Database, store_path: Path):
+    def __init__(
+        self,
+        db: Database,
+        store_path: Path,
+        *,
+        read_only: bool = False,
+        review_label: str | None = None,
+    ):
         super().__init__()
         self.setObjectName("main_window")
         self.db = db
@@ -238,8 +245,8 @@ class MainWindow(QMainWindow):
         self.export_pdf = optional_function("workbench.export.pdf", "export_pdf")
         self.open_bundle = optional_function("workbench.export.bundle", "open_bundle_read_only")
         self.export_bundle = optional_function("workbench.export.bundle", "export_bundle")
-        self.read_only = False
-        self.review_label: str | None = None
+        self.read_only = read_only
+        self.review_label = review_label
         self.setWindowIcon(app_icon())
         self.resize(1280, 820)
 
