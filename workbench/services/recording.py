@@ -18,7 +18,7 @@ from workbench.domain.errors import InvalidInput
 from workbench.domain.identity import identify
 from workbench.domain.kinds import EntityKind, EventKind, LinkType
 from workbench.domain.model import Entity
-from workbench.domain.normalise import Hostname, name_key, normalise_domain, normalise_hostname
+from workbench.domain.normalise import Hostname, name_key
 from workbench.domain.role_names import is_role_name
 from workbench.domain.times import to_iso
 from workbench.lookups.results import (
@@ -30,7 +30,7 @@ from workbench.lookups.results import (
     NetworkFacts,
     RegistrationFacts,
 )
-from workbench.store.entities import ensure_entity, find_entity
+from workbench.store.entities import ensure_entity, find_entity, identity_of
 from workbench.store.events import add_event
 from workbench.store.evidence import add_evidence
 from workbench.store.links import ensure_link_id
@@ -363,7 +363,10 @@ def _host(linker: _Linker, name: str) -> Entity | None:
     """A DNS name as an entity: the domain entity when the name is a registrable domain
     (a PTR of soundsbox.test is the domain soundsbox.test), else a host."""
     try:
-        is_domain = normalise_domain(name).ascii == normalise_hostname(name).ascii
+        # Remembered identities: the entity made below is identified by the same call.
+        is_domain = (
+            identity_of(EntityKind.DOMAIN, name).key == identity_of(EntityKind.HOST, name).key
+        )
     except InvalidInput:
         return None
     return linker.entity(EntityKind.DOMAIN if is_domain else EntityKind.HOST, name)

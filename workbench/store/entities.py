@@ -72,18 +72,19 @@ def find_entity(
 ) -> Entity | None:
     """The entity `value` would deduplicate to, if the store has it."""
     kind = parse_enum(EntityKind, "kind", str(kind))
-    identity = _identify(kind, value, dict(attrs or {}))
+    identity = identity_of(kind, value, attrs)
     row = db.execute(
         f"SELECT {_COLUMNS} FROM entities WHERE kind = ? AND key = ?", [kind.value, identity.key]
     ).fetchone()
     return _entity(row) if row else None
 
 
-def _identify(kind: EntityKind, value: str, attrs: dict[str, Any]) -> Identity:
+def identity_of(kind: EntityKind, value: str, attrs: Mapping[str, Any] | None = None) -> Identity:
     """`identify`, remembered for values seen recently: normalising a host name (IDNA,
     Public Suffix List) costs more than storing it, and a bulk run meets the same
     registrars, nameservers and abuse addresses thousands of times. `identify` is a pure
     function of its arguments, so the cache is keyed on all of them."""
+    attrs = attrs or {}
     try:
         return _identify_cached(kind, value, tuple(sorted(attrs.items())))
     except TypeError:  # an attribute value that cannot be a cache key (a list)
@@ -110,7 +111,7 @@ def ensure_entity(
     """
     kind = parse_enum(EntityKind, "kind", str(kind))
     clean = validate_attributes(kind, attrs or {})
-    identity = _identify(kind, value, clean)
+    identity = identity_of(kind, value, clean)
     if case_id is not None:
         require_case(db, case_id)
     now = to_iso(utc_now())
