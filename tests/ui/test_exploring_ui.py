@@ -364,3 +364,23 @@ def test_a_window_opened_read_only_offers_no_change(qtbot, make_window, demo_sto
     finally:
         window.shutdown()
         db.close()
+
+
+def test_lists_open_what_is_selected_with_the_keyboard(qtbot, demo_window):
+    from workbench.ui.workspace import VIEW_EVIDENCE
+
+    window = demo_window
+    cases = window.cases_page.view
+    cases.setFocus()
+    cases.selectRow(0)
+    qtbot.keyClick(cases, Qt.Key.Key_Return)
+    workspace = window.current_workspace()
+    assert workspace is not None
+    workspace.show_view(VIEW_EVIDENCE)
+    table = workspace.evidence.table
+    qtbot.waitUntil(lambda: table.model().rowCount() > 0, timeout=5000)
+    table.setFocus()
+    table.selectRow(0)
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert window.open_viewers, "Enter on an evidence row opens the viewer"
+    window.open_viewers[-1].close()

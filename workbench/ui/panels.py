@@ -107,9 +107,7 @@ class EntitiesPanel(QWidget):
         self.table.customContextMenuRequested.connect(self._menu)
         _columns(self.table, {0: 260, 1: 130, 3: 160}, stretch=2)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.table.doubleClicked.connect(
-            lambda index: self.entity_activated.emit(index.data(ROLE_ID))
-        )
+        self.table.activated.connect(lambda index: self.entity_activated.emit(index.data(ROLE_ID)))
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -230,7 +228,7 @@ class TimelinePanel(QWidget):
         self.table = _table("timeline_table")
         self.table.setModel(self.model)
         _columns(self.table, {0: 160, 1: 120, 3: 210, 4: 170}, stretch=2)
-        self.table.doubleClicked.connect(
+        self.table.activated.connect(
             lambda index: self.activated.emit(index.data(ROLE_KIND), index.data(ROLE_ID))
         )
         bar = QHBoxLayout()
@@ -292,7 +290,7 @@ class EvidencePanel(QWidget):
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         _columns(self.table, {0: 110, 2: 240, 3: 230, 4: 90, 5: 160}, stretch=1)
-        self.table.doubleClicked.connect(lambda index: self.open_evidence.emit(index.data(ROLE_ID)))
+        self.table.activated.connect(lambda index: self.open_evidence.emit(index.data(ROLE_ID)))
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter")
         self.filter.setClearButtonEnabled(True)
@@ -367,9 +365,7 @@ class LookupPanel(QWidget):
         self.table = _table("lookup_status")
         self.table.setModel(self.model)
         _columns(self.table, {0: 240, 1: 96, 2: 96, 3: 96, 4: 116}, stretch=5)
-        self.table.doubleClicked.connect(
-            lambda index: self.entity_activated.emit(index.data(ROLE_ID))
-        )
+        self.table.activated.connect(lambda index: self.entity_activated.emit(index.data(ROLE_ID)))
         buttons = QHBoxLayout()
         for button in (self.all_button, self.selected_button, self.one_button):
             buttons.addWidget(button)
