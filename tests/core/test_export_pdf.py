@@ -257,3 +257,16 @@ def test_the_command_writes_the_case_file_and_refuses_a_tampered_store(
     assert code == 2
     assert "evidence 3" in capsys.readouterr().err
     assert not (store.parent / "b.pdf").exists()
+
+
+def test_store_text_cannot_pose_as_a_placeholder_of_the_case_file(tmp_path, qapp):
+    from workbench.services import casework
+
+    db = open_store(tmp_path / "store.sqlite")
+    case = casework.new_case(db, "Forged placeholders").id
+    forged = "\ue000page-1\ue000 \ue000graph\ue000 Ltd"
+    casework.add_entity(db, case, "organisation", forged)
+    export_pdf(db, case, tmp_path / "case.pdf")
+    db.close()
+    entities = "".join(page_text(tmp_path / "case.pdf", 4).split())  # cells may wrap
+    assert "<U+E000>page-1<U+E000><U+E000>graph<U+E000>Ltd" in entities

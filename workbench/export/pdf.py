@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import math
 import os
 import re
@@ -56,6 +57,7 @@ from workbench.export.pdf_html import (
     EXHIBIT_HEADING,
     GRAPH_CAPTION_MARKER,
     GRAPH_MARKER,
+    MARK,
     STYLE,
     CaseFileHtml,
     Section,
@@ -271,7 +273,9 @@ def _legend(picture: GraphPicture) -> str:
     return f'<table class="meta" width="100%" cellspacing="0" cellpadding="1">{rows}</table>'
 
 
+@functools.cache
 def _font(family: str, points: float, bold: bool = False) -> QFont:
+    """A font for the case file (made once per family and size; never changed after)."""
     font = QFont(family if family in QFontDatabase.families() else "")
     font.setPointSizeF(points)
     font.setBold(bold)
@@ -427,11 +431,12 @@ def _render(
     # exhibits start, which are known only once everything is laid out. Parts holding
     # such markers are laid out with the markers first, then again with the numbers (a
     # new document each time: editing a laid-out document is what Qt gets wrong).
+    exhibit_pages: dict = {}
     for _ in range(3):
-        numbers = _page_numbers(parts, documents, page.body.height())
+        numbers = _page_numbers(parts, documents, page.body.height(), exhibit_pages)
         changed = False
         for index, part in enumerate(parts):
-            if "@@" not in part.html:
+            if MARK not in part.html:
                 continue
             html = _fill_markers(part.html, numbers)
             document = _new_document(writer, page, html)
@@ -512,22 +517,26 @@ def _relayout(document: QTextDocument) -> None:
     document.markContentsDirty(0, document.characterCount())
 
 
-def _page_numbers(parts, documents, page_height: float) -> dict[str, int]:
-    """Marker -> the page (from 1) its section or exhibit starts on."""
+def _page_numbers(parts, documents, page_height: float, exhibits: dict) -> dict[str, int]:
+    """Marker -> the page (from 1) its section or exhibit starts on. `exhibits` keeps the
+    exhibit pages found in a document, which holds no markers and is laid out once."""
     numbers: dict[str, int] = {}
     offset = 0
     for part, document in zip(parts, documents, strict=True):
         for number, within in _section_pages(document, part.sections, page_height):
             numbers[Section(number, "").marker] = offset + within + 1
         if part.holds_exhibits:
-            for number, within in _exhibit_pages(document, page_height):
+            if id(document) not in exhibits:
+                exhibits[id(document)] = list(_exhibit_pages(document, page_height))
+            for number, within in exhibits[id(document)]:
                 numbers[exhibit_marker(number)] = offset + within + 1
         offset += document.pageCount()
     return numbers
 
 
 def _fill_markers(html: str, numbers: dict[str, int]) -> str:
-    return re.sub(r"@@(?:page|exhibit)-[^@]+@@", lambda m: str(numbers.get(m.group(), "")), html)
+    pattern = f"{MARK}(?:page|exhibit)-[^{MARK}]+{MARK}"
+    return re.sub(pattern, lambda m: str(numbers.get(m.group(), "")), html)
 
 
 def _exhibit_pages(document: QTextDocument, page_height: float):

@@ -30,9 +30,12 @@ from workbench.export.casedata import (
     link_phrase,
 )
 
-GRAPH_MARKER = "[[workbench-link-graph]]"
-GRAPH_CAPTION_MARKER = "@@graph-caption@@"
-TOC_MARKER = "@@toc@@"
+# Placeholders the renderer fills in are wrapped in a private-use character that `esc`
+# never lets through, so no text from the store can pose as one.
+MARK = "\ue000"
+GRAPH_MARKER = f"{MARK}graph{MARK}"
+GRAPH_CAPTION_MARKER = f"{MARK}graph-caption{MARK}"
+TOC_MARKER = f"{MARK}toc{MARK}"
 # Above this many rows a section is a compact list rather than a table: Qt parses, lays
 # out and paints a table row several times slower than a paragraph.
 MAX_TABLE_ROWS = 120
@@ -40,7 +43,7 @@ MAX_SHOWN_TEXT = 200_000  # characters of one exhibit reproduced in the appendix
 
 # C0 and C1 controls other than tab and newline, and the bidirectional overrides and
 # isolates that can reorder what a reader sees.
-_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ue000]")
 
 STYLE = """
 body { font-family: 'DejaVu Serif'; font-size: 9.5pt; color: #111; }
@@ -131,7 +134,7 @@ def readable_attr(name: str, value: Any) -> str:
 
 def exhibit_marker(number: int) -> str:
     """Where the page an exhibit starts on goes, until it is known."""
-    return f"@@exhibit-{number}@@"
+    return f"{MARK}exhibit-{number}{MARK}"
 
 
 EXHIBIT_HEADING = re.compile(r"^Exhibit E(\d+): ")
@@ -148,7 +151,7 @@ class Section:
 
     @property
     def marker(self) -> str:
-        return f"@@page-{self.number}@@"
+        return f"{MARK}page-{self.number}{MARK}"
 
 
 @dataclass
