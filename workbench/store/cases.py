@@ -48,6 +48,17 @@ def get_case(db: Database, case_id: int) -> Case:
     return _case(row)
 
 
+def get_cases(db: Database, case_ids: list[int]) -> dict[int, Case]:
+    """The cases with these ids, by id (missing ids are left out)."""
+    found: dict[int, Case] = {}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(f"SELECT {_COLUMNS} FROM cases WHERE id IN ({marks})", chunk):
+            found[row[0]] = _case(row)
+    return found
+
+
 def list_cases(db: Database, *, include_archived: bool = False) -> list[dict]:
     """Every case with its counts and last change, most recently changed first."""
     where = "" if include_archived else "WHERE c.archived_at IS NULL"

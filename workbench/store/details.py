@@ -11,6 +11,7 @@ from workbench.store.entities import case_entities, entity_case_ids, get_entitie
 from workbench.store.events import case_events
 from workbench.store.evidence import case_evidence, get_evidence
 from workbench.store.links import case_links, entity_links
+from workbench.store.plain import entity_dict, link_dict
 
 
 def case_detail(db: Database, case_id: int) -> dict[str, Any]:
@@ -18,8 +19,8 @@ def case_detail(db: Database, case_id: int) -> dict[str, Any]:
     case = get_case(db, case_id)
     return {
         "case": case.as_dict(),
-        "entities": [entity.as_dict() for entity in case_entities(db, case_id)],
-        "links": [link.as_dict() for link in case_links(db, case_id)],
+        "entities": [entity_dict(entity) for entity in case_entities(db, case_id)],
+        "links": [link_dict(link) for link in case_links(db, case_id)],
         "events": [event.as_dict() for event in case_events(db, case_id)],
         "evidence": [item.as_dict() for item in case_evidence(db, case_id)],
     }

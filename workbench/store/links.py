@@ -51,6 +51,29 @@ def _with_refs(db: Database, link: Link) -> Link:
     return link
 
 
+def _with_refs_many(db: Database, links: list[Link]) -> list[Link]:
+    """`_with_refs` for many links at once: two queries per 500 links instead of two per
+    link (a hub's pivot or a big case holds thousands)."""
+    by_id = {link.id: link for link in links}
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for link_id, case_id in db.execute(
+            f"SELECT link_id, case_id FROM link_cases WHERE link_id IN ({marks}) "
+            "ORDER BY link_id, case_id",
+            chunk,
+        ):
+            by_id[link_id].case_ids.append(case_id)
+        for link_id, evidence_id in db.execute(
+            f"SELECT link_id, evidence_id FROM link_evidence WHERE link_id IN ({marks}) "
+            "ORDER BY link_id, evidence_id",
+            chunk,
+        ):
+            by_id[link_id].evidence_ids.append(evidence_id)
+    return links
+
+
 def get_link(db: Database, link_id: int) -> Link:
     row = db.execute(f"SELECT {_COLUMNS} FROM links WHERE id = ?", [link_id]).fetchone()
     if row is None:
@@ -168,7 +191,7 @@ def entity_links(db: Database, entity_id: int) -> list[Link]:
         f"UNION SELECT {_COLUMNS} FROM links WHERE dst_id = ? ORDER BY id",
         [entity_id, entity_id],
     ).fetchall()
-    return [_with_refs(db, Link(*row)) for row in rows]
+    return _with_refs_many(db, [Link(*row) for row in rows])
 
 
 def case_links(db: Database, case_id: int) -> list[Link]:
@@ -178,4 +201,4 @@ def case_links(db: Database, case_id: int) -> list[Link]:
         "ORDER BY l.id",
         [case_id],
     ).fetchall()
-    return [_with_refs(db, Link(*row)) for row in rows]
+    return _with_refs_many(db, [Link(*row) for row in rows])

@@ -222,3 +222,30 @@ def lookups(db: Database) -> None:
         CREATE INDEX snapshot_evidence_by_evidence ON snapshot_evidence (evidence_id);
         """
     )
+
+
+@MIGRATIONS(name="0004_entity_case_counts")
+def entity_case_counts(db: Database) -> None:
+    """In how many cases each entity is, kept by triggers on `case_entities`.
+
+    The cross-case query leaves out entities too common to be leads (a big registrar or a
+    hosting company's nameserver, in thousands of cases); counting each entity's cases at
+    query time cost more than the rest of the query (docs/benchmarks.md).
+    """
+    db.executescript(
+        """
+        CREATE TABLE entity_case_counts (
+            entity_id INTEGER PRIMARY KEY REFERENCES entities(id),
+            cases INTEGER NOT NULL
+        );
+        INSERT INTO entity_case_counts (entity_id, cases)
+            SELECT entity_id, count(*) FROM case_entities GROUP BY entity_id;
+        CREATE TRIGGER case_entities_count_ai AFTER INSERT ON case_entities BEGIN
+            INSERT INTO entity_case_counts (entity_id, cases) VALUES (new.entity_id, 1)
+            ON CONFLICT (entity_id) DO UPDATE SET cases = cases + 1;
+        END;
+        CREATE TRIGGER case_entities_count_ad AFTER DELETE ON case_entities BEGIN
+            UPDATE entity_case_counts SET cases = cases - 1 WHERE entity_id = old.entity_id;
+        END;
+        """
+    )

@@ -15,9 +15,15 @@ from sqlite_utils import Database
 
 from workbench.domain.normalise import name_key
 from workbench.domain.pivot_values import common_wording
-from workbench.store.cases import get_case
+from workbench.store.cases import get_case, get_cases
 from workbench.store.entities import get_entities, get_entity
 from workbench.store.links import entity_links
+from workbench.store.plain import entity_dict
+
+# An entity in more cases than this (a big registrar, a hosting company's nameserver or
+# address) links nothing in `related_cases`: it is the landscape, not a lead, and listing
+# every case sharing it would bury the leads (and cost 100 ms a case on a big store).
+COMMONPLACE_CASES = 100
 
 
 def pivot_entity(db: Database, entity_id: int) -> dict[str, Any]:
@@ -25,9 +31,12 @@ def pivot_entity(db: Database, entity_id: int) -> dict[str, Any]:
     (with how), the cases it appears in, and entities sharing one of its pivot values."""
     entity = get_entity(db, entity_id)
     links = entity_links(db, entity_id)
-    others = get_entities(
-        db, [link.dst_id if link.src_id == entity_id else link.src_id for link in links]
-    )
+    others = {
+        other_id: entity_dict(other)
+        for other_id, other in get_entities(
+            db, [link.dst_id if link.src_id == entity_id else link.src_id for link in links]
+        ).items()
+    }
     neighbours = []
     for link in links:
         outgoing = link.src_id == entity_id
@@ -39,25 +48,26 @@ def pivot_entity(db: Database, entity_id: int) -> dict[str, Any]:
                 "label": link.label,
                 "link_id": link.id,
                 "evidence_ids": link.evidence_ids,
-                "entity": other.as_dict(),
+                "entity": other,
             }
         )
-    cases = [
-        get_case(db, row[0]).as_dict()
+    case_ids = [
+        row[0]
         for row in db.execute(
             "SELECT case_id FROM case_entities WHERE entity_id = ? ORDER BY case_id", [entity_id]
         )
     ]
+    found_cases = get_cases(db, case_ids)
+    cases = [found_cases[case_id].as_dict() for case_id in case_ids]
     rows = db.execute(
         "SELECT mine.name, mine.value, theirs.entity_id FROM entity_values mine "
         "JOIN entity_values theirs ON theirs.name = mine.name AND theirs.value = mine.value "
         "AND theirs.entity_id != mine.entity_id WHERE mine.entity_id = ?",
         [entity_id],
     ).fetchall()
-    sharing = get_entities(db, [row[2] for row in rows])
+    sharing = {eid: entity_dict(e) for eid, e in get_entities(db, [row[2] for row in rows]).items()}
     same_values = [
-        {"name": name, "value": value, "entity": sharing[eid].as_dict()}
-        for name, value, eid in rows
+        {"name": name, "value": value, "entity": sharing[eid]} for name, value, eid in rows
     ]
     return {
         "entity": entity.as_dict(),
@@ -83,20 +93,23 @@ def related_cases(db: Database, case_id: int) -> list[dict[str, Any]]:
     Each result names the other case and lists what is shared: `via` "entity" (the same
     entity is in both) or "value" (two entities share a pivot attribute value). Cases
     sharing more, and rarer, things come first: ROMS shared by two cases says more than a
-    card scheme shared by a thousand.
+    card scheme shared by a thousand. An entity in more than COMMONPLACE_CASES cases
+    relates no cases. An entity shared with several cases is one dict, the same object in
+    each of their lists.
     """
     get_case(db, case_id)
     shared: dict[int, list[dict[str, Any]]] = defaultdict(list)
     rows = db.execute(
         """
-        SELECT theirs.case_id, mine.entity_id,
-               (SELECT count(*) FROM case_entities all_ce WHERE all_ce.entity_id = mine.entity_id)
+        SELECT theirs.case_id, mine.entity_id, counted.cases
         FROM case_entities mine
+        JOIN entity_case_counts counted
+          ON counted.entity_id = mine.entity_id AND counted.cases BETWEEN 2 AND ?
         JOIN case_entities theirs
           ON theirs.entity_id = mine.entity_id AND theirs.case_id != mine.case_id
         WHERE mine.case_id = ?
         """,
-        [case_id],
+        [COMMONPLACE_CASES, case_id],
     ).fetchall()
     value_rows = db.execute(
         """
@@ -115,10 +128,11 @@ def related_cases(db: Database, case_id: int) -> list[dict[str, Any]]:
     ).fetchall()
     wanted = {row[1] for row in rows} | {r[1] for r in value_rows} | {r[2] for r in value_rows}
     entities = get_entities(db, sorted(wanted))
+    dicts = {entity_id: entity_dict(entity) for entity_id, entity in entities.items()}
     weight: dict[int, float] = defaultdict(float)
     for other_case, entity_id, case_count in rows:
         shared[other_case].append(
-            {"via": "entity", "entity": entities[entity_id].as_dict(), "cases_sharing": case_count}
+            {"via": "entity", "entity": dicts[entity_id], "cases_sharing": case_count}
         )
         weight[other_case] += 1.0 / max(1, case_count - 1)
     # Many runs of shared licence wording are one shared clause: report each pair of
@@ -139,16 +153,17 @@ def related_cases(db: Database, case_id: int) -> list[dict[str, Any]]:
                 "via": "value",
                 "name": name,
                 "value": value,
-                "entity": entities[mine].as_dict(),
-                "other_entity": entities[theirs].as_dict(),
+                "entity": dicts[mine],
+                "other_entity": dicts[theirs],
             }
         )
         weight[other_case] += 1.0
     result = []
+    cases = get_cases(db, list(shared))
     for other_case in sorted(shared, key=lambda c: (-weight[c], c)):
         result.append(
             {
-                "case": get_case(db, other_case).as_dict(),
+                "case": cases[other_case].as_dict(),
                 "score": round(weight[other_case], 3),
                 "shared": shared[other_case],
             }
