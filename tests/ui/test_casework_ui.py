@@ -31,6 +31,14 @@ def test_a_new_case_is_created_from_the_dialog_and_opens_as_a_tab(qtbot, window)
     assert window.cases_page.model.case_row(0)["investigator"] == "IFPI anti-piracy unit"
 
 
+def test_a_case_title_with_an_ampersand_shows_as_typed_on_its_tab(qtbot, window, store_path):
+    case_id = new_case_in(store_path, "Sounds & Box")
+    window.cases_page.refresh()
+    window.open_case(case_id)
+    tab = window.tabs.tabBar()
+    assert tab.tabText(window.tabs.currentIndex()) == "Sounds && Box"  # shown as "Sounds & Box"
+
+
 def test_an_empty_case_title_is_refused_under_the_field(qtbot, window, store_path):
     dialog = window.new_case()
     dialog.submit()

@@ -85,6 +85,11 @@ def optional_function(module: str, name: str):
         return None
 
 
+def _tab_text(title: str) -> str:
+    """A case title as a tab's text: '&' would otherwise mark a keyboard mnemonic."""
+    return title.replace("&", "&&")
+
+
 class CaseEdit(QUndoCommand):
     """An undoable change to a case: its title, status or archived state.
 
@@ -637,7 +642,9 @@ class MainWindow(QMainWindow):
         workspace.restore_state(options.app_settings())
         workspace.title_changed.connect(self._case_title_changed)
         self.workspaces[case_id] = workspace
-        index = self.tabs.addTab(workspace, action_icon("new-case"), workspace.title.text())
+        index = self.tabs.addTab(
+            workspace, action_icon("new-case"), _tab_text(workspace.title.text())
+        )
         self.tabs.setCurrentIndex(index)
         self._update_actions()
         return workspace
@@ -647,7 +654,7 @@ class MainWindow(QMainWindow):
         if workspace is not None:
             index = self.tabs.indexOf(workspace)
             if index >= 0:
-                self.tabs.setTabText(index, title)
+                self.tabs.setTabText(index, _tab_text(title))
 
     def open_selected_case(self) -> None:
         case_id = self.cases_page.selected_case_id()
