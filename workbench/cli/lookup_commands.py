@@ -110,13 +110,30 @@ def register(
         dest="data_command", metavar="COMMAND", required=True, parser_class=type(data)
     )
     p = data_commands.add_parser(
-        "refresh", parents=[common], help="download the IANA RDAP bootstrap files (needs network)"
+        "refresh",
+        parents=[common],
+        help="update the RDAP bootstrap files and the TLD -> WHOIS server map from IANA "
+        "(needs network)",
+    )
+    p.add_argument(
+        "--what",
+        choices=("all", "rdap", "whois"),
+        default="all",
+        help="rdap: the four bootstrap files (seconds); whois: ask IANA's WHOIS about every "
+        "TLD (a few minutes, paced politely); all (default): both",
     )
     p.add_argument(
         "--dest",
         type=Path,
         default=None,
-        help="default: the user data folder, which lookups then prefer to the bundled copies",
+        help="folder for the new copies (rdap/ and whois/ inside it); default: the user data "
+        "folder, which lookups then prefer to the bundled copies",
+    )
+    p.add_argument(
+        "--iana-whois",
+        default="whois.iana.org:43",
+        metavar="HOST:PORT",
+        help="IANA's WHOIS server (default whois.iana.org:43)",
     )
     p.add_argument(
         "--timeout",
@@ -375,14 +392,42 @@ def _fetch_within(timeout_s: float):
 
 
 def data_refresh_command(args) -> CommandResult:
-    from workbench.lookups.rdap_bootstrap import refresh_bootstrap, refreshed_bootstrap_dir
+    from workbench.lookups.rdap_bootstrap import (
+        load_bootstrap,
+        refresh_bootstrap,
+        refreshed_bootstrap_dir,
+    )
+    from workbench.lookups.whois_refresh import refresh_server_map
+    from workbench.lookups.whois_servers import load_server_map, refreshed_server_map_dir
 
     if not 0 < args.timeout <= 600:
         raise InvalidInput("--timeout", args.timeout, "must be between 0 and 600 seconds")
-    dest = args.dest or refreshed_bootstrap_dir()
-    publications = refresh_bootstrap(dest, _fetch_within(args.timeout))
-    lines = [f"{name}: published {date}" for name, date in sorted(publications.items())]
-    return CommandResult(
-        {"rdap_bootstrap": publications, "dest": str(dest)},
-        "RDAP bootstrap refreshed in " + str(dest) + "\n" + "\n".join(lines),
-    )
+    data: dict = {}
+    lines: list[str] = []
+    if args.what in ("all", "rdap"):
+        dest = args.dest / "rdap" if args.dest else refreshed_bootstrap_dir()
+        publications = refresh_bootstrap(dest, _fetch_within(args.timeout))
+        data["rdap_bootstrap"] = {"dest": str(dest), "publications": publications}
+        lines.append(f"RDAP bootstrap refreshed in {dest}")
+        lines += [f"  {name}: published {date}" for name, date in sorted(publications.items())]
+    if args.what in ("all", "whois"):
+        dest = args.dest / "whois" if args.dest else refreshed_server_map_dir()
+        current = load_server_map()
+        tlds = set(current.servers) | set(load_bootstrap().tlds)
+        tlds = {tld for tld in tlds if "." not in tld}
+        path = refresh_server_map(
+            dest,
+            tlds,
+            current.query_forms,
+            server=parse_server(args.iana_whois, 43, "--iana-whois"),
+            on_progress=None if getattr(args, "json", False) else _count_on_stderr,
+        )
+        data["whois_servers"] = {"dest": str(path), "tlds": len(tlds)}
+        lines.append(f"WHOIS server map rebuilt from IANA for {len(tlds)} TLDs: {path}")
+    return CommandResult(data, "\n".join(lines))
+
+
+def _count_on_stderr(done: int, total: int) -> None:
+    if done == total or done % 50 == 0:
+        sys.stderr.write(f"asked IANA about {done}/{total} TLDs\n")
+        sys.stderr.flush()

@@ -15,13 +15,26 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from workbench.domain.errors import InvalidInput, WorkbenchError
 from workbench.domain.normalise import Hostname
 from workbench.lookups.settings import LookupSettings, ServerAddress
 from workbench.resources import resources_dir
 
 WHOIS_PORT = 43
-SERVER_MAP_PATH = resources_dir() / "whois"
+SERVER_MAP_PATH = resources_dir() / "whois"  # the bundled copy, never written to
+
+
+def refreshed_server_map_dir() -> Path:
+    """Where `workbench data refresh` writes a newer map (the app folder may be read-only)."""
+    return Path(platformdirs.user_data_dir("workbench", appauthor=False)) / "whois"
+
+
+def default_server_map_dir() -> Path:
+    """The refreshed map when there is one, else the bundled one."""
+    refreshed = refreshed_server_map_dir()
+    return refreshed if (refreshed / "servers.json").is_file() else SERVER_MAP_PATH
 
 
 class WhoisDataMissing(WorkbenchError):
@@ -50,7 +63,7 @@ class ServerMap:
 @functools.cache
 def load_server_map(path: Path | None = None) -> ServerMap:
     """Read servers.json once. Raises WhoisDataMissing, naming the file, when it is absent."""
-    file = (path or SERVER_MAP_PATH) / "servers.json"
+    file = (path or default_server_map_dir()) / "servers.json"
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
