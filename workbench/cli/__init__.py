@@ -18,6 +18,7 @@ import platformdirs
 
 from workbench import __version__
 from workbench.cli import (
+    backup_commands,
     casework_commands,
     demo_commands,
     export_commands,
@@ -36,6 +37,7 @@ COMMAND_MODULES = (
     lookup_commands,
     demo_commands,
     export_commands,
+    backup_commands,
 )
 
 
