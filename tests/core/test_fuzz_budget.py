@@ -158,11 +158,6 @@ def test_thousands_of_unreadable_dates_parse_within_seconds(warm_whois):
     assert outcome.status == "parsed", f"{outcome.status}: {outcome.detail}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bundle.verify_bundle lets json.loads' RecursionError out on a deeply nested "
-    "manifest.json (`workbench verify FILE` exits 70, internal error)",
-)
 def test_a_deeply_nested_manifest_is_reported_not_a_crash():
     from workbench.export.bundle import verify_bundle
 

@@ -305,7 +305,7 @@ def verify_bundle(path: str | os.PathLike, *, expected_hash: str | None = None) 
             return report
         try:
             manifest = json.loads(_read_member(archive, seen[MANIFEST], MAX_MANIFEST_BYTES))
-        except (ValueError, zipfile.BadZipFile, zlib.error, BundleRefused) as exc:
+        except (ValueError, RecursionError, zipfile.BadZipFile, zlib.error, BundleRefused) as exc:
             report.changed.append(MANIFEST)
             report.problems.append(f"manifest.json cannot be read ({exc})")
             return report
@@ -387,8 +387,8 @@ def _read_case_document(path: str | os.PathLike, report: BundleReport):
         raise BundleRefused(f"case.json in {path} changed after it was verified")
     try:
         document = json.loads(raw)
-    except ValueError as exc:
-        raise BundleRefused(f"case.json in {path} is not JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise BundleRefused(f"case.json in {path} is not JSON ({type(exc).__name__})") from None
     _check_document(document, sizes)
     return archive, document, sizes
 

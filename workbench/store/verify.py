@@ -59,6 +59,12 @@ def verify_store(db: Database) -> VerifyReport:
         "SELECT id, sha256, size, captured_at, content FROM evidence ORDER BY id"
     ):
         report.checked_evidence += 1
+        if not isinstance(content, bytes):
+            # Rewritten as TEXT (or a number) behind the app's back: hash what is there now.
+            report.problems.append(
+                f"evidence {evidence_id}: content is no longer stored as bytes (it was rewritten)"
+            )
+            content = b"" if content is None else str(content).encode("utf-8", "surrogatepass")
         actual = hashlib.sha256(content).hexdigest()
         if actual != stored_hash:
             report.problems.append(
