@@ -595,11 +595,14 @@ def bare_rows_per_s(sample: int = 20_000) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("store", type=Path, help="the store file to create (must not exist)")
+    parser.add_argument(
+        "store", type=Path, nargs="?", help="the store to create (default: a temporary one)"
+    )
     parser.add_argument("--entities", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args(argv)
-    stats = generate(args.store, args.entities, args.seed)
+    with tempfile.TemporaryDirectory() as folder:
+        stats = generate(args.store or Path(folder) / "store.sqlite", args.entities, args.seed)
     bare = bare_rows_per_s()
     for name, value in stats.items():
         print(f"{name}: {value:,.1f}" if isinstance(value, float) else f"{name}: {value:,}")
