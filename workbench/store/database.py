@@ -153,20 +153,58 @@ def writing(db: Database) -> Iterator[Database]:
     if conn.in_transaction:
         yield db
         return
-    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise _storage_error(conn, exc) from exc
     memo: dict[str, Any] = {_BEFORE_COMMIT: {}}
     _TRANSACTIONS[id(conn)] = memo
     try:
         yield db
         for action in memo[_BEFORE_COMMIT].values():
             action()
-    except BaseException:
+        # Inside the try: a COMMIT that fails (disk full while writing the WAL) must be
+        # rolled back like any other failure, not leave the transaction open.
+        conn.execute("COMMIT")
+    except BaseException as exc:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # a failing disk may refuse this too
+                conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _storage_error(conn, exc) from exc
         raise
     finally:
         del _TRANSACTIONS[id(conn)]
-    conn.execute("COMMIT")
+
+
+# SQLite result codes (the low byte of an extended code) that mean the store file could
+# not be written or locked: the user's problem to fix, told in words, never a traceback.
+_SQLITE_BUSY, _SQLITE_IOERR, _SQLITE_FULL = 5, 10, 13
+
+
+def _storage_error(conn: sqlite3.Connection, exc: sqlite3.OperationalError) -> Exception:
+    """A StoreError saying why a write failed, when it is the disk or a lock; else `exc`."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    try:
+        path = conn.execute("PRAGMA database_list").fetchone()[2] or "the store"
+    except sqlite3.Error:
+        path = "the store"
+    if code == _SQLITE_FULL or "disk is full" in str(exc):
+        return StoreError(
+            f"could not write to {path}: the disk is full (or the file reached its size "
+            "limit); nothing of this change was stored, everything before it is intact"
+        )
+    if code == _SQLITE_IOERR:
+        return StoreError(
+            f"could not write to {path}: the disk reported an error ({exc}); nothing of "
+            "this change was stored, everything before it is intact"
+        )
+    if code == _SQLITE_BUSY:
+        return StoreError(
+            f"{path} stayed locked by another program for {BUSY_TIMEOUT_MS // 1000} s; "
+            "nothing was stored, try again when it is done"
+        )
+    return exc
 
 
 # The memo of each connection's open `writing` transaction, by id(connection): the
