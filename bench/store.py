@@ -5,7 +5,7 @@ through the workbench and through the bare SQLite it rests on, in the same run.
 
     .venv/bin/python bench/store.py --store S.sqlite --half-store H.sqlite  # bench/generate's
     .venv/bin/python bench/store.py --entities 100000    # generate both into a temporary folder
-    .venv/bin/python bench/store.py --quick              # 4,000 entities, a few runs each
+    .venv/bin/python bench/store.py --quick              # 2,000 entities, 10 runs each
 
 Measured (median and p95 over many runs; the workbench call against a bare query returning
 the same rows with plain `sqlite3` and no model objects):
@@ -431,11 +431,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entities", type=int, default=100_000, help="size to generate")
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--verify-runs", type=int, default=1, help="after one warm-up")
-    parser.add_argument("--quick", action="store_true", help="4,000 entities, 20 runs")
+    parser.add_argument("--quick", action="store_true", help="2,000 entities, 10 runs")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.entities, args.runs = 4_000, 20
+        args.entities, args.runs = 2_000, 10
     with tempfile.TemporaryDirectory() as folder:
         store, half = args.store, args.half_store
         if store is None:
