@@ -122,32 +122,16 @@ def _growth(make, small: int, large: int) -> float:
     return long / max(short, 1e-4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="whois_parse: python-whois's e-mail regex is quadratic in a run of letters "
-    "without '@' (4,000 letters ~2 s, 32,000 ~80 s; a server may send 1 MiB): cut such "
-    "runs before WhoisEntry.load",
-)
 def test_a_long_unbroken_run_of_letters_parses_in_linear_time(warm_whois):
     growth = _growth(lambda n: b"Registrant Name: " + b"a" * n + b"\n", 500, 4000)
     assert growth < 24, f"8x the input took {growth:.0f}x the time"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="whois_parse._rpsl_contacts resolves each contact handle by scanning every "
-    "line: 4,000 handles ~6 s, 30,000 ~5 minutes",
-)
 def test_many_contact_handles_parse_in_linear_time(warm_whois):
     growth = _growth(lambda n: b"nic-hdl: X\r\n" * n + b"admin-c: X\r\n" * n, 250, 2000)
     assert growth < 24, f"8x the input took {growth:.0f}x the time"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="whois_parse._utc hands every date value to python-whois's cast_date, which "
-    "tries 47 formats (~9 ms a value): 1 MiB of date lines takes ~100 s",
-)
 def test_thousands_of_unreadable_dates_parse_within_seconds(warm_whois):
     data = b"Creation Date: 31-31-31 99:99:99 +99:99\n" * 5000  # 200 KB
     pool = _Pool(MEMORY_MB)  # a worker that is killed at the budget, not waited for

@@ -417,11 +417,13 @@ def _rpsl_contacts(lines: list[_Line], contacts: _Contacts) -> None:
             by_handle[handle.upper()] = block
     if not by_handle:
         return
+    seen: set[tuple[str, str]] = set()  # a handle named twice for one role is read once
     for line in lines:
         role = _RPSL_REFS.get(line.key)
         block = by_handle.get(line.value.upper()) if role else None
-        if role is None or block is None:
+        if role is None or block is None or (role, line.value.upper()) in seen:
             continue
+        seen.add((role, line.value.upper()))
         draft = contacts.draft(role if role not in contacts.drafts else f"{role} {line.value}")
         draft.role = role
         draft.put("handle", line.value)
@@ -601,11 +603,23 @@ _DAYFIRST_TLDS = frozenset({"lu", "fr", "be", "it", "pl", "uk", "au", "nz"})
 def _date(
     entry: dict, pw_key: str, lines: list[_Line], keys: tuple[str, ...], dayfirst: bool
 ) -> datetime | None:
-    own = [_utc(value, dayfirst) for value in _all(lines, *keys)]
-    own = [value for value in own if value is not None]
-    theirs = [value for value in (_utc(v) for v in _pw(entry, pw_key)) if value is not None]
-    ordered = (own + theirs) if dayfirst else (theirs + own)
-    return ordered[0] if ordered else None
+    own = _first_date(_all(lines, *keys), dayfirst)
+    theirs = _first_date(_pw(entry, pw_key), False)
+    ordered = (own, theirs) if dayfirst else (theirs, own)
+    return next((value for value in ordered if value is not None), None)
+
+
+# Reading a date tries dozens of formats; a hostile response repeating a date field
+# thousands of times must not make parsing take minutes. Real records give one or two.
+_MAX_DATE_VALUES = 8
+
+
+def _first_date(values: list, dayfirst: bool) -> datetime | None:
+    for value in values[:_MAX_DATE_VALUES]:
+        parsed = _utc(value, dayfirst)
+        if parsed is not None:
+            return parsed
+    return None
 
 
 def _nameserver(value: object) -> str | None:
@@ -642,6 +656,13 @@ _PAREN_URL = re.compile(r"\s*\(\s*(https?://[^\s)]+)\s*\)\s*$")
 # --- the parser -----------------------------------------------------------------------
 
 
+_LONG_RUN = re.compile(r"[^\s@]{257,}")
+
+
+def _cut(match: re.Match) -> str:
+    return match.group(0)[:256]
+
+
 def parse_whois(domain: Hostname, text: str) -> RegistrationFacts:
     """The registration facts in one WHOIS response for `domain`.
 
@@ -656,7 +677,9 @@ def parse_whois(domain: Hostname, text: str) -> RegistrationFacts:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     tld = domain.ascii.rsplit(".", 1)[-1]
     try:
-        entry: dict = dict(WhoisEntry.load(domain.unicode, text))
+        # python-whois's e-mail pattern is quadratic in a run of characters without a
+        # space or '@'; no real field value is longer than a few hundred characters.
+        entry: dict = dict(WhoisEntry.load(domain.unicode, _LONG_RUN.sub(_cut, text)))
     except Exception:  # python-whois raises on not-found text and odd dates; we read on
         entry = {}
     lines = _lines(text)
