@@ -160,9 +160,7 @@ def main() -> int:
             f"pdf: {pdf_s:.2f} s, {pdf.pages} pages, {pdf.bytes} bytes "
             f"(half the evidence: {half.pages} pages, {half.bytes} bytes)"
         )
-        print(
-            f"bundle: {bundle_s:.2f} s, {bundle_bytes} bytes ({bundle['members'] if isinstance(bundle, dict) and 'members' in bundle else '?'} members)"
-        )
+        print(f"bundle: {bundle_s:.2f} s, {bundle_bytes} bytes")
         print(f"RESULT export_pdf {pdf_s:.3f} s ratio={pdf_s / baseline:.1f}")
         print(f"RESULT export_pdf_pages {pdf.pages} pages ratio={pdf.pages / half.pages:.2f}")
         print(f"RESULT export_pdf_size {pdf.bytes} bytes ratio={pdf.bytes / half.bytes:.2f}")
