@@ -7,4 +7,9 @@ import sys
 from workbench.cli import main
 
 if __name__ == "__main__":
+    # Bulk lookups from the desktop app run in a spawned child process; in a frozen app
+    # the child re-runs this program, and freeze_support turns it into that child.
+    import multiprocessing
+
+    multiprocessing.freeze_support()
     sys.exit(main())
