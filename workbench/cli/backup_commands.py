@@ -24,7 +24,7 @@ def register(
     )
     p.add_argument("dest", metavar="DEST", help="the backup file to write")
     p.add_argument("--overwrite", action="store_true", help="replace DEST if it exists")
-    # The source is opened read-only by the backup itself: never created, never upgraded.
+    # The backup opens the source itself, only to read it: never created, never upgraded.
     p.set_defaults(handler=backup_command, needs_store=False)
 
 

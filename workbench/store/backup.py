@@ -9,7 +9,7 @@ destination, is synced, checked (SQLite's integrity check and the workbench's ow
 every evidence hash and the audit chain), and only then renamed into place, so a failed or
 interrupted backup never leaves a half-written file under the destination's name.
 
-The source is opened read-only and never changed, not even upgraded: an old store backs
+The source is only read, never changed, not even upgraded: an old store backs
 up as it is (the backup is what you want before an upgrade), and a store written by a
 newer version is refused, as everywhere.
 """
@@ -46,16 +46,14 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _open_source(path: Path) -> sqlite3.Connection:
-    """The store, read-only, after the checks `open_store` makes (SQLite, not newer)."""
+    """The store, for reading, after the checks `open_store` makes (SQLite, not newer)."""
     if not path.exists():
         raise StoreError(f"no store at {path}")
     _check_is_sqlite(path)
-    conn = sqlite3.connect(
-        f"{path.resolve().as_uri()}?mode=ro",
-        uri=True,
-        timeout=BUSY_TIMEOUT_MS / 1000,
-        isolation_level=None,
-    )
+    # Not `mode=ro`: a read-only connection to a WAL store leaves an empty -wal file
+    # behind, and a refused store must be left exactly as it was. Nothing is written
+    # through this connection (no migration, no pragma that writes).
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         _refuse_newer(Database(conn, execute_plugins=False), path)
