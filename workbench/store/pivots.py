@@ -18,7 +18,7 @@ from workbench.domain.pivot_values import common_wording
 from workbench.store.cases import get_case, get_cases
 from workbench.store.entities import get_entities, get_entity
 from workbench.store.links import entity_links
-from workbench.store.plain import entity_dict
+from workbench.store.plain import case_dict, entity_dict
 
 # An entity in more cases than this (a big registrar, a hosting company's nameserver or
 # address) links nothing in `related_cases`: it is the landscape, not a lead, and listing
@@ -58,7 +58,7 @@ def pivot_entity(db: Database, entity_id: int) -> dict[str, Any]:
         )
     ]
     found_cases = get_cases(db, case_ids)
-    cases = [found_cases[case_id].as_dict() for case_id in case_ids]
+    cases = [case_dict(found_cases[case_id]) for case_id in case_ids]
     rows = db.execute(
         "SELECT mine.name, mine.value, theirs.entity_id FROM entity_values mine "
         "JOIN entity_values theirs ON theirs.name = mine.name AND theirs.value = mine.value "
@@ -163,7 +163,7 @@ def related_cases(db: Database, case_id: int) -> list[dict[str, Any]]:
     for other_case in sorted(shared, key=lambda c: (-weight[c], c)):
         result.append(
             {
-                "case": cases[other_case].as_dict(),
+                "case": case_dict(cases[other_case]),
                 "score": round(weight[other_case], 3),
                 "shared": shared[other_case],
             }

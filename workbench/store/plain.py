@@ -12,7 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.domain.model import Entity, Link
+from workbench.domain.model import Case, Entity, Link
+
+
+def case_dict(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "title": case.title,
+        "status": case.status,
+        "investigator": case.investigator,
+        "summary": case.summary,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "archived_at": case.archived_at,
+    }
 
 
 def entity_dict(entity: Entity) -> dict[str, Any]:
