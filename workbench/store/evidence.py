@@ -99,6 +99,7 @@ def add_evidence(
     ).fetchone()
     if row is None:
         recorded = to_iso(utc_now())
+        search_text = text if text is not None else searchable_text(content, media_type)
         cursor = db.execute(
             "INSERT INTO evidence (kind, sha256, size, media_type, content, captured_at, "
             "recorded_at, source, query, filename, imported, note, text) "
@@ -116,7 +117,7 @@ def add_evidence(
                 filename,
                 int(imported),
                 note,
-                text if text is not None else searchable_text(content, media_type),
+                search_text,
             ],
         )
         # Built from what was written rather than read back: one query less per item.
@@ -134,7 +135,7 @@ def add_evidence(
             bool(imported),
             note,
         )
-        audit.record(db, "evidence.create", "evidence", item.id, _audit_payload(item))
+        audit.record(db, "evidence.create", "evidence", item.id, _audit_payload(item, search_text))
     else:
         item = _evidence(row)
     known_in_transaction(db, _KNOWN).add(item.id)
@@ -143,7 +144,9 @@ def add_evidence(
     return item
 
 
-def _audit_payload(item: Evidence) -> dict:
+def _audit_payload(item: Evidence, search_text: str | None) -> dict:
+    """Every column of the row, so that `verify` can tell any of them changed: the content
+    by its SHA-256, the text search reads by its own."""
     return {
         "kind": item.kind,
         "sha256": item.sha256,
@@ -152,7 +155,23 @@ def _audit_payload(item: Evidence) -> dict:
         "source": item.source,
         "query": item.query,
         "imported": item.imported,
+        "media_type": item.media_type,
+        "recorded_at": item.recorded_at,
+        "filename": item.filename,
+        "note": item.note,
+        "text_sha256": text_sha256(search_text),
     }
+
+
+def text_sha256(text: object) -> str | None:
+    """The SHA-256 of an item's search text as stored (None when it has none). Whatever
+    the column holds is hashed, so that `verify` can compare a value rewritten as bytes
+    or a number behind the app's back instead of failing on it."""
+    if text is None:
+        return None
+    data = text if isinstance(text, bytes) else str(text).encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(data).hexdigest()
+    return digest if isinstance(text, str) else f"{type(text).__name__}:{digest}"
 
 
 # Facts a transaction remembers once checked (see database.transaction_memo); sound here

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from workbench.store.audit import verify_chain
+from workbench.store.evidence import text_sha256
 
 
 @dataclass
@@ -49,15 +50,19 @@ def verify_store(db: Database) -> VerifyReport:
     report = VerifyReport()
     report.checked_audit_rows = db.execute("SELECT count(*) FROM audit").fetchone()[0]
     report.problems.extend(problem.message for problem in verify_chain(db))
+    # A payload that no longer parses was altered: verify_chain has named its row, and it
+    # says nothing about the item (reported below as not in the chain, if nothing else).
     recorded = {
-        subject_id: json.loads(payload)
+        subject_id: data
         for subject_id, payload in db.execute(
             "SELECT subject_id, payload FROM audit WHERE action = 'evidence.create'"
         )
+        if (data := _payload(payload)) is not None
     }
-    for evidence_id, stored_hash, size, captured_at, content in db.execute(
-        "SELECT id, sha256, size, captured_at, content FROM evidence ORDER BY id"
-    ):
+    for row in db.execute(f"SELECT {', '.join(_EVIDENCE_COLUMNS)} FROM evidence ORDER BY id"):
+        columns = dict(zip(_EVIDENCE_COLUMNS, row, strict=True))
+        evidence_id, stored_hash, size = columns["id"], columns["sha256"], columns["size"]
+        captured_at, content = columns["captured_at"], columns["content"]
         report.checked_evidence += 1
         if not isinstance(content, bytes):
             # Rewritten as TEXT (or a number) behind the app's back: hash what is there now.
@@ -87,6 +92,12 @@ def verify_store(db: Database) -> VerifyReport:
             report.problems.append(
                 f"evidence {evidence_id}: capture time differs from the audit chain's record"
             )
+        changed = _changed_evidence_columns(columns, audited)
+        if changed:
+            report.problems.append(
+                f"evidence {evidence_id}: {', '.join(changed)} differ from the audit chain "
+                "(changed behind the workbench's back)"
+            )
     for missing in sorted(recorded):
         report.problems.append(
             f"evidence {missing}: recorded in the audit chain but missing from the store"
@@ -102,6 +113,39 @@ def verify_store(db: Database) -> VerifyReport:
                 f"{subject} {row_id}: not in the audit chain (added behind the workbench's back)"
             )
     return report
+
+
+_EVIDENCE_COLUMNS = (
+    "id", "sha256", "size", "captured_at", "content", "kind", "source", "query", "imported",
+    "media_type", "recorded_at", "filename", "note", "text",
+)  # fmt: skip
+
+
+def _changed_evidence_columns(columns: dict, audited: dict) -> list[str]:
+    """The evidence columns that differ from what the audit chain recorded when the item
+    was stored. Items stored by older versions recorded fewer columns: only those that
+    were recorded are compared (sha256 and capture time are reported on their own)."""
+    changed = []
+    for name in ("kind", "size", "source", "query", "media_type", "recorded_at", "filename"):
+        if name in audited and audited[name] != columns[name]:
+            changed.append(name)
+    if "note" in audited and audited["note"] != columns["note"]:
+        changed.append("note")
+    if "imported" in audited and columns["imported"] != int(bool(audited["imported"])):
+        changed.append("imported")
+    if "text_sha256" in audited and audited["text_sha256"] != text_sha256(columns["text"]):
+        changed.append("search text")
+    return changed
+
+
+def _payload(text: object) -> dict | None:
+    """A JSON object stored as text, or None when what is there is not one (a payload or
+    an attrs column edited behind the app's back must be reported, not crash verify)."""
+    try:
+        data = json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 # The columns of each kind of record whose every value the audit chain holds: what the
@@ -125,7 +169,9 @@ def _changed_rows(db: Database) -> list[str]:
         subject, _, verb = action.partition(".")
         if subject not in _REPLAYED:
             continue
-        data = json.loads(payload)
+        data = _payload(payload)
+        if data is None:
+            continue  # altered: verify_chain names the row
         columns = _REPLAYED[subject][1]
         if verb == "create":
             expected[(subject, subject_id)] = {c: data.get(c) for c in columns}
@@ -141,7 +187,7 @@ def _changed_rows(db: Database) -> list[str]:
             row[0]: dict(zip(columns, row[1:], strict=True))
             for row in db.execute(f"SELECT id, {', '.join(columns)} FROM {table}")
         }
-        for (kind, row_id), recorded in sorted(expected.items()):
+        for (kind, row_id), recorded in sorted(expected.items(), key=lambda i: repr(i[0])):
             if kind != subject:
                 continue
             row = stored.get(row_id)
@@ -151,7 +197,7 @@ def _changed_rows(db: Database) -> list[str]:
                 )
                 continue
             if subject == "entity":
-                row["attrs"] = json.loads(row["attrs"])
+                row["attrs"] = _payload(row["attrs"])  # None (so differing) if not JSON
             changed = [c for c in columns if row[c] != recorded[c]]
             if changed:
                 problems.append(
