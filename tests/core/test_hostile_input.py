@@ -165,6 +165,34 @@ REFUSED: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("price", "currency symbol", price("0.14:US$:track"), ("ISO 4217",)),
     ("price", "empty unit", price("0.14:USD:"), ("unit",)),
     ("price", "markup as unit", price("0.14:USD:<script>"), ("unit", "<script>")),
+    # -- numbers
+    (
+        "number",
+        "a catalogue of 10^23 tracks",
+        (
+            "storefront",
+            "add",
+            "--case",
+            "1",
+            "--name",
+            "Shop",
+            "--catalogue-size",
+            "99999999999999999999999",
+        ),
+        ("catalogue_size", "larger than"),
+    ),
+    (
+        "number",
+        "a negative catalogue",
+        ("storefront", "add", "--case", "1", "--name", "Shop", "--catalogue-size=-5"),
+        ("catalogue_size", "negative"),
+    ),
+    (
+        "number",
+        "a count with letters",
+        ("entity", "add", "--case", "1", "storefront", "Shop", "--attr", "catalogue_size=12k"),
+        ("catalogue_size", "whole number"),
+    ),
     # -- dates
     ("date", "empty --at", at(""), ("--at", "is empty")),
     ("date", "empty --deadline", at("", "--deadline"), ("--deadline", "is empty")),

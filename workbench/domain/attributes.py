@@ -18,6 +18,7 @@ from workbench.domain.prices import Price, parse_price
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+MAX_COUNT = 10**12
 
 
 def _country(value: Any, field: str) -> str:
@@ -34,6 +35,10 @@ def _count(value: Any, field: str) -> int:
         raise InvalidInput(field, value, "must be a whole number") from None
     if number < 0:
         raise InvalidInput(field, value, "must not be negative")
+    if number > MAX_COUNT:
+        # Larger than any real count, and than JSON readers (JavaScript, SQLite's json
+        # functions) hold exactly: a typo, not a catalogue.
+        raise InvalidInput(field, value, f"is larger than {MAX_COUNT:,}")
     return number
 
 
