@@ -24,15 +24,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import ssl
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.core.test_dns_lookup import ScriptedDnsServer, empty_answer, uncompressed_a_answer
-from tests.peers.rdap_server import RdapPeer, fixture_bytes
+from tests.peers.rdap_server import SELF_SIGNED_CERT, RdapPeer, fixture_bytes
 from tests.peers.whois_server import WhoisPeer, fixture
 from workbench.domain.normalise import normalise_domain, normalise_hostname
+from workbench.lookups import rdap_client
 from workbench.lookups.dns_lookup import dns_lookup
 from workbench.lookups.politeness import Politeness
 from workbench.lookups.rdap_client import (
@@ -244,6 +246,21 @@ def test_proxies_and_netrc_from_the_environment_are_ignored(peer, tmp_path, monk
     for request in peer.requests:
         names = {name.lower() for name in request.headers}
         assert not names & {"authorization", "proxy-authorization", "cookie"}
+
+
+def test_a_redirect_from_https_to_plain_http_is_refused(monkeypatch):
+    # Trust the test peer's certificate (only here), so that the redirect is reached.
+    trusting = ssl.create_default_context(cadata=SELF_SIGNED_CERT)
+    monkeypatch.setattr(rdap_client, "_ssl_context", lambda: trusting)
+    with RdapPeer(tls=True) as tls_peer, RdapPeer() as plain:
+        assert rdap(tls_peer, "allofmp3.test")[0].status is LookupStatus.OK  # trusted
+        tls_peer.fault(
+            "/domain/sneaky.test", "redirect", location=f"{plain.url}/domain/allofmp3.test"
+        )
+        outcome, _ = rdap(tls_peer, "sneaky.test")
+        assert outcome.status is LookupStatus.FAILED
+        assert "from https to plain http" in outcome.reason, outcome.reason
+        assert plain.requests == []
 
 
 # -- DNS --------------------------------------------------------------------------------
