@@ -225,6 +225,8 @@ def transaction_memo(db: Database) -> dict[str, Any] | None:
     and on rollback alike. Keep only facts about rows this transaction wrote or rows
     that are never deleted.
     """
+    if not db.conn.in_transaction:  # SQLite rolled it back itself (disk full): forget all
+        return None
     return _TRANSACTIONS.get(id(db.conn))
 
 
