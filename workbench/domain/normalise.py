@@ -57,6 +57,9 @@ def _reject_surrogates(field: str, text: str) -> None:
         raise InvalidInput(field, text, "contains invalid Unicode (lone surrogates)")
 
 
+# Bulk lookups and recording normalise the same few names again and again (name servers,
+# mail hosts); the answer depends on the arguments alone.
+@functools.lru_cache(maxsize=65536)
 def normalise_hostname(text: str, field: str = "hostname") -> Hostname:
     """Validate a host name and return its IDNA (UTS 46) forms, lower-case, no root dot."""
     if not isinstance(text, str) or not text.strip():

@@ -12,6 +12,7 @@ nothing else; `dns_facts_from_captures` and `render_dns_capture` turn such bytes
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -147,6 +148,9 @@ def _parse_message(raw: bytes) -> dns.message.Message:
         raise DnsParseError(detail, len(data)) from None
 
 
+# A bulk run parses each answer on the network side and again when storing it (to render
+# it for search); the result is immutable and depends on the bytes alone.
+@functools.lru_cache(maxsize=4096)
 def parse_dns_response(raw: bytes) -> DnsResponse:
     """Parse one DNS message as received on the wire.
 
