@@ -46,6 +46,7 @@ from workbench.domain.pivot_values import pivot_values
 from workbench.domain.times import to_iso
 from workbench.store import audit
 from workbench.store.database import open_store, writing
+from workbench.store.evidence import text_sha256
 
 BATCH = 50_000  # rows per transaction
 BIG_CASE_ENTITIES = 5_000
@@ -499,6 +500,12 @@ def generate(path: Path, entities: int = 1_000_000, seed: int = 8) -> dict:
                         "source": source,
                         "query": query,
                         "imported": False,
+                        # every column, as evidence.add_evidence records it (verify compares)
+                        "media_type": "text/plain",
+                        "recorded_at": now,
+                        "filename": None,
+                        "note": None,
+                        "text_sha256": text_sha256(content.decode()),
                     },
                 ),
             )
