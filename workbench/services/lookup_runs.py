@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
@@ -24,8 +24,10 @@ from workbench.domain.kinds import EntityKind
 from workbench.domain.normalise import Hostname, normalise_domain, normalise_ip
 from workbench.domain.times import to_iso, utc_now
 from workbench.lookups.results import LookupOutcome, LookupStatus
-from workbench.lookups.session import LookupSession
 from workbench.lookups.settings import LookupSettings
+
+if TYPE_CHECKING:
+    from workbench.lookups.session import LookupSession
 from workbench.services.recording import RecordedLookup, record_lookup, subject_entity
 from workbench.store.cases import get_case
 from workbench.store.database import writing
@@ -331,6 +333,10 @@ async def _look_up_all(
     cancel: CancelToken,
 ) -> None:
     slots = asyncio.Semaphore(max(1, settings.concurrency))
+    # The network stack (aiohttp, dnspython's transports) loads only when a run starts, so
+    # the desktop app and other commands that merely name a LookupPlan start quicker.
+    from workbench.lookups.session import LookupSession
+
     async with LookupSession(settings) as session:
 
         async def one(position: int, domain: Hostname) -> None:

@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
 
 from workbench.services import ui_queries
 from workbench.ui import options
-from workbench.ui.graph_layout import layout_graph, place_around
 from workbench.ui.icons import action_icon, kind_name, kind_pixmap
 from workbench.ui.widgets import is_dark, plain_label, show_message
 
@@ -416,6 +415,8 @@ class GraphPanel(QWidget):
             graph["shared"] = {
                 k for k, v in ui_queries.entity_cases_count(db, ids).items() if v > 1
             }
+            from workbench.ui.graph_layout import layout_graph  # networkx, numpy: on use
+
             graph["positions"] = layout_graph(
                 ids, [(e["src"], e["dst"]) for e in graph["edges"]], fixed=saved
             )
@@ -535,6 +536,8 @@ class GraphPanel(QWidget):
         if node is None:
             return
         new = [n for n in data["nodes"] if n["id"] not in self.scene.nodes]
+        from workbench.ui.graph_layout import place_around
+
         spots = place_around((node.pos().x(), node.pos().y()), len(new))
         positions = {n["id"]: spot for n, spot in zip(new, spots, strict=True)}
         added = self.scene.add_graph(
