@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, CliRunner
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = '<script>alert("registrar")</script>'
@@ -37,9 +37,12 @@ def _rdap_document() -> bytes:
     return json.dumps(doc).encode("utf-8")
 
 
-@pytest.fixture
-def hostile_case(run_cli, tmp_path):
-    """Case 1 with a hostile WHOIS record and RDAP document imported through the CLI."""
+@pytest.fixture(scope="module")
+def hostile_case(tmp_path_factory):
+    """Case 1 with a hostile WHOIS record and RDAP document imported through the CLI
+    (made once for the module; the tests only read it)."""
+    tmp_path = tmp_path_factory.mktemp("hostile-responses")
+    run_cli = CliRunner(tmp_path, tmp_path / "store.sqlite")
     whois, rdap = tmp_path / "record.txt", tmp_path / "document.json"
     whois.write_bytes(_whois_record())
     rdap.write_bytes(_rdap_document())
