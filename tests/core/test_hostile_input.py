@@ -690,3 +690,35 @@ def test_pasted_text_that_is_not_utf8_is_kept_as_the_exact_bytes_given(recorded_
     assert result.code == 0, result
     shown = run_cli("evidence", "show", str(result.data["id"]), "--content", json=True)
     assert shown.data["sha256"] == hashlib.sha256(b"Caf\xe9 M\xfcller").hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("name", "flagged"),
+    [
+        ("pаypal.com", [("pаypal", ("Cyrillic", "Latin"))]),
+        ("xn--pypal-4ve.com", [("pаypal", ("Cyrillic", "Latin"))]),
+        ("gοogle.com", [("gοogle", ("Greek", "Latin"))]),
+        ("sоundsbox.рф", [("sоundsbox", ("Cyrillic", "Latin"))]),
+        ("paypal.com", []),
+        ("москва.рф", []),
+        ("ελλάδα.gr", []),
+        ("日本語テキストabc.jp", []),  # Han, Katakana and Latin: allowed together
+        ("한국어abc中文.kr", []),  # Hangul, Latin and Han: allowed together
+        ("abc中文ㄅㄆ.tw", []),  # Latin, Han and Bopomofo: allowed together
+        ("テストкот.jp", [("テストкот", ("Cyrillic", "Katakana"))]),
+        ("a1-b2.com", []),  # digits and hyphens go with any script
+    ],
+)
+def test_mixed_scripts_are_told_apart_from_the_mixes_unicode_allows(name, flagged):
+    from workbench.domain.homoglyphs import mixed_script_labels
+
+    assert mixed_script_labels(name) == flagged
+
+
+def test_lookalike_warnings_never_raise_on_odd_input():
+    from workbench.domain.homoglyphs import lookalike_warnings, value_warnings
+
+    for odd in ("", " ", ".", "..", "xn--", "xn--zz.com", "\x00", "a" * 5000, None, 42):
+        assert isinstance(lookalike_warnings(odd), list)  # type: ignore[arg-type]
+        assert isinstance(value_warnings("url", odd), list)  # type: ignore[arg-type]
+    assert value_warnings("person", "Pedro Kresker") == []
