@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,7 @@ def open_store(
         db = Database(conn, execute_plugins=False)
         _refuse_newer(db, path)
         if not read_only:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             # FULL: a commit survives power loss as well as a killed process.
             conn.execute("PRAGMA synchronous = FULL")
             if MIGRATIONS.pending(db):
@@ -123,6 +123,29 @@ def open_store(
             raise StoreError(f"{path} cannot be used as a store: {exc}") from None
         raise
     return db
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the store to WAL mode if it is not in it yet.
+
+    The switch needs the file to itself, and SQLite answers "database is locked" at once,
+    without waiting on the busy timeout, when another program is opening the same new
+    store at that moment (it would otherwise risk a deadlock). So wait here instead, up to
+    the busy timeout: the other program finishes its switch, and then there is nothing to
+    do."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == _SQLITE_BUSY
+            if not (busy or "locked" in str(exc)) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _refuse_newer(db: Database, path: Path) -> None:
