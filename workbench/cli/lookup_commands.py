@@ -328,10 +328,20 @@ def evidence_import_command(args, db: Database) -> CommandResult:
         raise InvalidInput(
             "--ip" if args.kind == "rdap_ip" else "--domain", "", "is required for this kind"
         )
+    from workbench.services.imports import MAX_IMPORT_BYTES
+
     raws = []
     for name in args.files:
         try:
-            raws.append(sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes())
+            if name == "-":
+                raws.append(sys.stdin.buffer.read(MAX_IMPORT_BYTES + 1))
+                continue
+            path = Path(name)
+            if path.is_dir():
+                raise InvalidInput("file", name, "is a directory, not a file")
+            with path.open("rb") as handle:
+                # One byte past the cap is enough for the import to refuse it by size.
+                raws.append(handle.read(MAX_IMPORT_BYTES + 1))
         except FileNotFoundError:
             raise InvalidInput("file", name, "does not exist") from None
         except OSError as exc:

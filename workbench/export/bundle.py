@@ -272,7 +272,30 @@ def _manifest_problem(manifest: Any) -> str | None:
 
 def verify_bundle(path: str | os.PathLike, *, expected_hash: str | None = None) -> BundleReport:
     """Check a bundle member by member against its manifest and the manifest against its
-    bundle hash (and against `expected_hash`, when the sender gave one)."""
+    bundle hash (and against `expected_hash`, when the sender gave one).
+
+    A damaged zip is a finding, never a crash: zipfile raises many kinds of error on
+    damaged headers (ValueError, NotImplementedError, EOFError, UnicodeDecodeError, ...)."""
+    try:
+        return _verify_bundle(path, expected_hash=expected_hash)
+    except (
+        ValueError,
+        NotImplementedError,
+        EOFError,
+        UnicodeDecodeError,
+        zlib.error,
+        zipfile.BadZipFile,
+        OSError,
+        RecursionError,
+    ) as exc:
+        report = BundleReport(path=str(path))
+        report.problems.append(
+            f"{path} is damaged: its zip structure cannot be read ({type(exc).__name__}: {exc})"
+        )
+        return report
+
+
+def _verify_bundle(path: str | os.PathLike, *, expected_hash: str | None) -> BundleReport:
     report = BundleReport(path=str(path))
     try:
         archive = zipfile.ZipFile(path)
