@@ -204,7 +204,9 @@ def run_lookups(
     report = RunReport(run_id, total, progress.done, False, [])
     finished = False
     try:
-        while not finished:
+        # After a cancel nothing more is stored either: results already fetched but not
+        # yet stored are dropped, and their domains stay pending for a resume.
+        while not finished and not cancel.cancelled:
             batch: list[DomainLookup] = []
             item = results.get()
             deadline = time.monotonic() + BATCH_SECONDS
