@@ -75,14 +75,21 @@ PDF_PENDING = "Coming with issue 5: the PDF case file"
 
 
 def optional_function(module: str, name: str):
-    """A function of a module that may not exist yet (features landing with other issues)."""
+    """A function of a module that may not exist yet (features landing with other issues),
+    or None. The module is imported on the first call, not here: the exporters pull in
+    networkx, numpy and the PDF code (~0.3 s), which a window that never exports should
+    not pay for at startup."""
     try:
         if importlib.util.find_spec(module) is None:
             return None
-        return getattr(importlib.import_module(module), name, None)
     except Exception:  # a half-finished module must not stop the app from starting
-        log.exception("optional module %s could not be loaded", module)
+        log.exception("optional module %s could not be found", module)
         return None
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
 
 
 def _tab_text(title: str) -> str:
