@@ -174,11 +174,12 @@ def _seed_bundle_members() -> dict[str, bytes]:
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
+    """The members laid out as export_bundle lays out a bundle (the seed's time and hash),
+    so that a sound seed verifies and a mutation is what makes a bundle unsound."""
+    from workbench.export.bundle import write_container
+
+    seed = json.loads(_seed_bundle_members()["manifest.json"])
+    return write_container(members, created_at=seed["created_at"], bundle_hash=seed["bundle_hash"])
 
 
 def _bundle_with_manifest(manifest: bytes) -> bytes:

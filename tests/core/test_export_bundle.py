@@ -22,6 +22,7 @@ from workbench.export.bundle import (
     import_bundle,
     open_bundle_read_only,
     verify_bundle,
+    write_container,
 )
 from workbench.store.database import open_store
 from workbench.store.details import case_detail
@@ -364,3 +365,85 @@ def test_a_bundle_can_carry_the_pdf_case_file(exported, tmp_path, qapp):
     fresh = open_store(tmp_path / "fresh.sqlite")
     assert import_bundle(fresh, tmp_path / "with-pdf.zip")["bundle_hash"] == result["bundle_hash"]
     fresh.close()
+
+
+# -- the sealed container (format 2) and older bundles -----------------------------------
+
+FORMAT_1 = Path(__file__).parent.parent / "fixtures" / "bundles" / "format1-soundsbox.wbbundle"
+
+
+def test_a_new_bundle_seals_every_byte_and_the_command_says_so(exported, capsys):
+    folder = exported[0]
+    report = verify_bundle(folder / "soundsbox.zip")
+    assert report.ok and report.container_sealed and report.format_version == 2
+    assert main(["verify", str(folder / "soundsbox.zip")]) == 0
+    out = capsys.readouterr().out
+    assert "every byte of the file is the bundle they make" in out
+    assert "note:" not in out
+    with zipfile.ZipFile(folder / "soundsbox.zip") as archive:
+        # Stored: each evidence item's exact bytes sit in the file, readable with no zip tool.
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
+        assert archive.testzip() is None
+
+
+def test_a_bundle_from_an_earlier_version_verifies_as_an_older_format(capsys):
+    """tests/fixtures/bundles/format1-soundsbox.wbbundle was written by workbench before
+    the container was sealed (deflated members through zipfile)."""
+    report = verify_bundle(FORMAT_1)
+    assert report.ok, report.problems
+    assert report.format_version == 1 and not report.container_sealed
+    assert "format 1 bundle" in report.notes[0]
+    assert main(["verify", str(FORMAT_1)]) == 0
+    out = capsys.readouterr().out
+    assert "bundle verified: 3 members match the manifest\n" in out
+    assert "note: format 1 bundle" in out and "not sealed" in out
+    assert main(["--json", "verify", str(FORMAT_1)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["format_version"] == 1 and shown["container_sealed"] is False
+
+
+def test_a_changed_member_of_an_older_bundle_is_still_refused(tmp_path):
+    tampered = tmp_path / "old.wbbundle"
+    rewrite(FORMAT_1, tampered, lambda n, d: d.replace(b"Pedro", b"Pedra"))
+    report = verify_bundle(tampered)
+    assert not report.ok
+    assert set(report.changed) >= {"case.json"}
+
+
+def test_an_older_bundle_imports_once_and_opens_read_only(tmp_path):
+    store = tmp_path / "store.sqlite"
+    db = open_store(store)
+    first = import_bundle(db, FORMAT_1)
+    db.close()
+    before = dump_tables(store)
+    db = open_store(store)
+    again = import_bundle(db, FORMAT_1)
+    db.close()
+    assert first["changed"] and not again["changed"]
+    assert dump_tables(store) == before
+    review = open_bundle_read_only(FORMAT_1)
+    try:
+        titles = [row[0] for row in review.execute("SELECT title FROM cases")]
+        assert titles == ["Soundsbox"]
+    finally:
+        review.close()
+
+
+def test_a_bundle_with_more_members_than_a_plain_zip_holds_uses_zip64(tmp_path):
+    """65,536 members (past the 16-bit count of the zip end record): the container writes
+    the zip64 end record and zipfile reads every member back."""
+    evidence = {f"evidence/{i:064x}": str(i).encode() for i in range(65_536)}
+    # Members named by a hash they do not have still lay out: this tests the container.
+    path = tmp_path / "many.wbbundle"
+    path.write_bytes(
+        write_container(
+            {**evidence, "manifest.json": b"{}"},
+            created_at="2026-11-22T12:00:00Z",
+            bundle_hash="0" * 64,
+        )
+    )
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        assert len(infos) == 65_537 and infos[-1].filename == "manifest.json"
+        assert archive.read("evidence/" + f"{65_535:064x}") == b"65535"
+    assert b"PK\x06\x06" in path.read_bytes()[-200:]  # the zip64 end record

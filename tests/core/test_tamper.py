@@ -1,6 +1,8 @@
 """Tamper evidence (issue 7, part 5): one byte changed at every position of a small store's
 evidence rows and audit rows, the way an attacker with the file would do it (triggers
 dropped, rows edited), and at every position of a small bundle: `verify` finds each one.
+A bundle is written canonically (workbench/export/bundle.py), so a change to its zip
+container that leaves every member's content as it was is found too.
 
 test_audit.py has the named cases (a blob, a rehashed row, a deleted row...); this walks
 every position. The counts are quoted in docs/reliability.md (pytest -s prints them).
@@ -9,6 +11,7 @@ every position. The counts are quoted in docs/reliability.md (pytest -s prints t
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 import struct
 import zipfile
@@ -19,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from workbench.export.bundle import export_bundle, verify_bundle
+from workbench.export.bundle import export_bundle, verify_bundle, write_container
 from workbench.services import casework
 from workbench.store.database import open_store
 from workbench.store.verify import verify_store
@@ -125,25 +128,21 @@ def _members(data: bytes) -> dict[str, bytes]:
         return {info.filename: archive.read(info) for info in archive.infolist()}
 
 
-def _zip(members: dict[str, bytes], comment: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-        archive.comment = comment
-    return buffer.getvalue()
+def _zip(members: dict[str, bytes], seal: dict) -> bytes:
+    """The members laid out as export_bundle lays out a bundle (its time and hash kept)."""
+    return write_container(members, created_at=seal["created_at"], bundle_hash=seal["bundle_hash"])
 
 
 def test_every_one_byte_change_to_what_a_bundle_holds_is_found_naming_the_member(small_bundle):
     """Each member's content (case.json, the evidence, the manifest) changed at every
     position and zipped up again as a sender would: verify names that member."""
     members = _members(small_bundle)
-    comment = zipfile.ZipFile(io.BytesIO(small_bundle)).comment
+    seal = json.loads(members["manifest.json"])
     tried, missed = 0, []
     for name, content in members.items():
         for changed in _changed(content):
             tried += 1
-            report = verify_bundle(io.BytesIO(_zip({**members, name: changed}, comment)))
+            report = verify_bundle(io.BytesIO(_zip({**members, name: changed}, seal)))
             named = name in " ".join(report.problems) or name == "manifest.json"
             if report.ok or not named:
                 missed.append((name, report.problems[:2]))
@@ -171,31 +170,36 @@ def _regions(data: bytes) -> dict[int, str]:
     return regions
 
 
+CHANGES = {"low bit": 0x01, "every bit": 0xFF}  # two different changes of each byte
+
+
 @pytest.fixture(scope="module")
 def every_file_position(small_bundle) -> dict[str, Counter]:
-    """Flip the low bit of every byte of the bundle file, one at a time, and verify."""
+    """Change every byte of the bundle file, one at a time (its low bit flipped, then all
+    its bits), and verify after each."""
     original = _members(small_bundle)
     regions = _regions(small_bundle)
     outcomes: dict[str, Counter] = {}
     for position in range(len(small_bundle)):
-        damaged = bytearray(small_bundle)
-        damaged[position] ^= 1
         region = regions.get(position, "other")
-        try:
-            report = verify_bundle(io.BytesIO(bytes(damaged)))
-        except Exception as exc:  # counted: verify should report, not raise
-            outcome = f"raised {type(exc).__name__}"
-        else:
-            if not report.ok:
-                outcome = "found"
+        for mask in CHANGES.values():
+            damaged = bytearray(small_bundle)
+            damaged[position] ^= mask
+            try:
+                report = verify_bundle(io.BytesIO(bytes(damaged)))
+            except Exception as exc:  # counted: verify should report, not raise
+                outcome = f"raised {type(exc).__name__}"
             else:
-                try:
-                    same = _members(bytes(damaged)) == original
-                except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-                    same = False
-                outcome = "accepted, content unchanged" if same else "ACCEPTED CHANGED CONTENT"
-        outcomes.setdefault(region, Counter())[outcome] += 1
-    print(f"bundle file: {len(small_bundle)} positions: {outcomes}")
+                if not report.ok:
+                    outcome = "found"
+                else:
+                    try:
+                        same = _members(bytes(damaged)) == original
+                    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+                        same = False
+                    outcome = "accepted, content unchanged" if same else "ACCEPTED CHANGED CONTENT"
+            outcomes.setdefault(region, Counter())[outcome] += 1
+    print(f"bundle file: {len(small_bundle)} positions, {len(CHANGES)} changes each: {outcomes}")
     return outcomes
 
 
@@ -203,29 +207,90 @@ def test_no_one_byte_change_to_a_bundle_file_passes_verify_with_different_conten
     every_file_position, small_bundle
 ):
     total = sum(sum(counter.values()) for counter in every_file_position.values())
-    assert total == len(small_bundle)
+    assert total == len(small_bundle) * len(CHANGES)
     accepted = {
         region: counter["ACCEPTED CHANGED CONTENT"]
         for region, counter in every_file_position.items()
         if counter["ACCEPTED CHANGED CONTENT"]
     }
     assert not accepted, every_file_position
-    # Every change to the compressed member data that changes what it inflates to is found.
-    data = every_file_position["member data"]
-    assert data["found"] + data["accepted, content unchanged"] == sum(data.values()), data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bundle.verify_bundle: a one-byte change in the zip container outside what the "
-    "hashes cover (local header fields that Python reads from the central directory, "
-    "attributes, the end record, the comment around the hash, unused deflate bits) passes "
-    "verify; a few raise ValueError or NotImplementedError (exit 70) instead of a report",
-)
 def test_every_one_byte_change_anywhere_in_a_bundle_file_is_reported(every_file_position):
+    """Headers, member data, central directory, end record and comment alike."""
+    assert {"local header", "member data", "central directory", "end record", "comment"} <= set(
+        every_file_position
+    )
     not_found = {
         region: {k: v for k, v in counter.items() if k != "found"}
         for region, counter in every_file_position.items()
         if set(counter) != {"found"}
     }
     assert not not_found, not_found
+
+
+def test_a_bundle_file_is_exactly_the_container_its_members_make(small_bundle):
+    """The property verify rests on: the file is a function of its members alone."""
+    members = _members(small_bundle)
+    assert _zip(members, json.loads(members["manifest.json"])) == small_bundle
+
+
+def _rezipped(data: bytes, method: int, **changes) -> bytes:
+    """The same members written again by Python's zipfile, as an unzip-and-zip would."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(buffer, "w", method) as new:
+        new.comment = changes.get("comment", old.comment)
+        for info in old.infolist():
+            copy = zipfile.ZipInfo(info.filename, changes.get("date_time", info.date_time))
+            copy.external_attr = info.external_attr
+            new.writestr(copy, old.read(info), compress_type=method)
+    return buffer.getvalue()
+
+
+def _comment(data: bytes) -> bytes:
+    return zipfile.ZipFile(io.BytesIO(data)).comment
+
+
+def _recommented(data: bytes, comment: bytes) -> bytes:
+    """The same bytes with another zip comment (its length in the end record set to match)."""
+    end = len(data) - len(_comment(data)) - 22
+    return data[: end + 20] + struct.pack("<H", len(comment)) + comment
+
+
+@pytest.mark.parametrize(
+    ("how", "change", "said"),
+    [
+        ("a byte appended", lambda d: d + b"\0", "bytes were added"),
+        ("junk after the comment", lambda d: d + b" signed: X", "bytes were added"),
+        ("the zip comment rewritten", lambda d: _recommented(d, b"fine"), "the end record"),
+        ("a note added to the comment", lambda d: _recommented(d, _comment(d) + b" ok"), "end"),
+        (
+            "the comment's hash altered",
+            lambda d: _recommented(d, _comment(d)[:-1] + (b"1" if d.endswith(b"0") else b"0")),
+            "zip comment",
+        ),
+        ("rezipped with deflate", lambda d: _rezipped(d, zipfile.ZIP_DEFLATED), "local header"),
+        ("time stamps moved", lambda d: _rezipped(d, 0, date_time=(2020, 1, 1, 0, 0, 0)), "header"),
+        (
+            "the manifest re-indented",
+            lambda d: _zip(
+                {
+                    **_members(d),
+                    "manifest.json": json.dumps(json.loads(_members(d)["manifest.json"])).encode(),
+                },
+                json.loads(_members(d)["manifest.json"]),
+            ),
+            "manifest.json",
+        ),
+    ],
+)
+def test_a_container_changed_around_unchanged_content_is_reported(small_bundle, how, change, said):
+    report = verify_bundle(io.BytesIO(change(small_bundle)))
+    assert not report.ok, how
+    assert said in " ".join(report.problems), report.problems
+    assert report.changed == [] or how == "the manifest re-indented"
+
+
+def test_a_bundle_cut_short_by_a_byte_is_reported(small_bundle):
+    report = verify_bundle(io.BytesIO(small_bundle[:-1]))
+    assert not report.ok and report.problems

@@ -160,8 +160,14 @@ def verify_bundle_command(args) -> CommandResult:
     report = verify_bundle(Path(args.file))
     if report.ok:
         text = (
-            f"bundle verified: {report.members} members match the manifest\n"
-            f"bundle hash sha256:{report.bundle_hash}"
+            f"bundle verified: {report.members} members match the manifest"
+            + (
+                ", and every byte of the file is the bundle they make"
+                if report.container_sealed
+                else ""
+            )
+            + f"\nbundle hash sha256:{report.bundle_hash}"
+            + "".join(f"\nnote: {note}" for note in report.notes)
         )
     else:
         text = "\n".join(["BUNDLE VERIFY FAILED:", *(f"  {p}" for p in report.problems)])

@@ -15,6 +15,29 @@ duplicates), so no member can land outside anything. `import_bundle` merges a ve
 bundle into a store in one transaction: entities deduplicate by kind and key, evidence by
 its identity (hash, capture time, source, query), events and lookups by their contents, so
 importing the same bundle twice changes nothing.
+
+Every byte of the file is sealed (format 2). The zip container is not left to a zip
+library: `write_container` lays the file out by a fixed rule, so the members determine
+the file byte for byte. Members are stored uncompressed (a compressor's output differs
+between zlib builds, and unused bits of a deflate stream change nothing it inflates to),
+in name order with manifest.json last; every header carries the manifest's `created_at`
+as its time, the same fixed attributes and no extra fields; manifest.json is the
+canonical serialisation of its own contents (`_manifest_bytes`); the zip comment is
+`workbench case bundle sha256:<bundle hash>`. `verify_bundle` first checks each member
+against the manifest and the manifest against its bundle hash, then rebuilds the
+canonical file from those verified members and compares it with the file, byte for byte:
+a change anywhere (a header, a time stamp, an attribute, the central directory, the end
+record, the comment, a byte appended or cut) is reported with its offset and the part it
+lies in. So the bundle hash, quoted when the bundle is handed over, pins the whole file,
+and the file's own SHA-256 (what `sha256sum` prints) is the same wherever it is
+recomputed. No seal is stored beside the file (it could be lost) and none inside it (it
+could not cover itself). Stored members also mean each evidence item's exact bytes sit
+in the file at one offset, readable without any zip tool.
+
+Format 1 bundles (written before this) compressed their members with deflate through
+Python's zipfile, so their container cannot be rebuilt; they still verify, member by
+member, and the report says in `notes` that the container around the members is not
+sealed.
 """
 
 from __future__ import annotations
@@ -27,10 +50,13 @@ import os
 import re
 import shutil
 import stat
+import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +81,8 @@ from workbench.store.links import ensure_link
 from workbench.store.snapshots import add_snapshot
 
 FORMAT = "workbench.case-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 CASE_JSON = "case.json"
 PDF_ATTACHMENT = "attachments/case-file.pdf"
@@ -82,6 +109,9 @@ class BundleReport:
     extra: list[str] = field(default_factory=list)
     unsafe: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # one sentence per problem
+    format_version: int | None = None
+    container_sealed: bool = False  # every byte of the file checked, not only the members
+    notes: list[str] = field(default_factory=list)  # said beside a sound result
 
     @property
     def ok(self) -> bool:
@@ -99,6 +129,9 @@ class BundleReport:
             "extra": self.extra,
             "unsafe": self.unsafe,
             "problems": self.problems,
+            "format_version": self.format_version,
+            "container_sealed": self.container_sealed,
+            "notes": self.notes,
         }
 
 
@@ -155,14 +188,12 @@ def export_bundle(
         ],
     }
     manifest["bundle_hash"] = bundle_hash_of(manifest)
-    stamp = from_iso(data.generated_at).timetuple()[:6]
-    with atomic_path(path) as partial, zipfile.ZipFile(partial, "w") as archive:
-        archive.comment = f"workbench case bundle sha256:{manifest['bundle_hash']}".encode()
-        for name, payload in [*sorted(members.items()), (MANIFEST, _manifest_bytes(manifest))]:
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.external_attr = (stat.S_IFREG | 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, payload)
+    members[MANIFEST] = _manifest_bytes(manifest)
+    with atomic_path(path) as partial, open(partial, "wb") as handle:
+        for _part, chunk in _container_parts(
+            _entries_in_memory(members), data.generated_at, manifest["bundle_hash"]
+        ):
+            handle.write(chunk)
     target = Path(path)
     return {
         "path": str(target),
@@ -177,7 +208,172 @@ def export_bundle(
 
 
 def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """manifest.json as written: the one serialisation of its contents a bundle holds."""
     return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+# -- the canonical container (format 2) -------------------------------------------------
+#
+# The layout follows PKWARE's APPNOTE 6.3: local header, data, ... central directory,
+# [zip64 end record and locator], end record, comment. Every field is fixed here, so
+# the same members always give the same bytes, whatever the Python or zlib version.
+
+_LOCAL = struct.Struct("<IHHHHHIIIHH")  # 30 bytes
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # 46 bytes
+_END = struct.Struct("<IHHHHIIH")  # 22 bytes
+_END64 = struct.Struct("<IQHHIIQQQQ")  # 56 bytes
+_LOCATOR64 = struct.Struct("<IIQI")  # 20 bytes
+_ZIP64_OFFSET = struct.Struct("<HHQ")  # the extra field holding a header offset
+_VERSION = 20  # 2.0: stored members, folders in names
+_VERSION_ZIP64 = 45
+_MADE_BY = (3 << 8) | _VERSION_ZIP64  # Unix attributes
+_UTF8_NAMES = 0x0800
+_STORED = 0
+_FILE_ATTRIBUTES = (stat.S_IFREG | 0o644) << 16
+_U16 = 0xFFFF
+_U32 = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One member as the container needs it: its bytes come from `chunks` when written."""
+
+    name: str
+    size: int
+    crc: int
+    chunks: Callable[[], Iterable[bytes]]
+
+
+def _entries_in_memory(members: Mapping[str, bytes]) -> list[_Entry]:
+    """The members in canonical order (by name, manifest.json last)."""
+    order = sorted(name for name in members if name != MANIFEST)
+    if MANIFEST in members:
+        order.append(MANIFEST)
+    return [
+        _Entry(name, len(members[name]), zlib.crc32(members[name]), lambda n=name: [members[n]])
+        for name in order
+    ]
+
+
+def _dos_stamp(created_at: str) -> tuple[int, int]:
+    """The bundle's creation time (UTC) as a zip header's MS-DOS time and date."""
+    try:
+        when = from_iso(created_at)
+    except (TypeError, ValueError, AttributeError):
+        raise BundleRefused(
+            f"the bundle's created_at {str(created_at)[:40]!r} is not a time"
+        ) from None
+    # A time without an offset is UTC, never the local zone of whoever checks it.
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if not 1980 <= when.year <= 2107:
+        raise BundleRefused(f"the bundle's created_at {created_at!r} is outside 1980-2107")
+    return (
+        when.hour << 11 | when.minute << 5 | when.second // 2,
+        (when.year - 1980) << 9 | when.month << 5 | when.day,
+    )
+
+
+def _container_parts(
+    entries: list[_Entry], created_at: str, bundle_hash: str
+) -> Iterator[tuple[str, bytes]]:
+    """The canonical bundle file, in order, as (which part, bytes) pairs."""
+    time, date = _dos_stamp(created_at)
+    central: list[bytes] = []
+    offset = 0
+    for entry in entries:
+        name = entry.name.encode("utf-8")
+        if entry.size >= _U32:
+            raise BundleRefused(f"{entry.name} is too large for a bundle member")
+        header = _LOCAL.pack(
+            0x04034B50, _VERSION, _UTF8_NAMES, _STORED, time, date,
+            entry.crc, entry.size, entry.size, len(name), 0,
+        )  # fmt: skip
+        yield f"the local header of {entry.name}", header + name
+        written = 0
+        for chunk in entry.chunks():
+            written += len(chunk)
+            yield f"the content of {entry.name}", chunk
+        if written != entry.size:
+            raise BundleRefused(f"{entry.name} changed while the bundle was written or read")
+        extra = _ZIP64_OFFSET.pack(1, 8, offset) if offset >= _U32 else b""
+        central.append(
+            _CENTRAL.pack(
+                0x02014B50,
+                _MADE_BY,
+                _VERSION_ZIP64 if extra else _VERSION,
+                _UTF8_NAMES,
+                _STORED,
+                time,
+                date,
+                entry.crc,
+                entry.size,
+                entry.size,
+                len(name),
+                len(extra),
+                0,
+                0,
+                0,
+                _FILE_ATTRIBUTES,
+                min(offset, _U32),
+            )
+            + name
+            + extra
+        )
+        offset += len(header) + len(name) + entry.size
+    directory_start = offset
+    for entry, record in zip(entries, central, strict=True):
+        yield f"the central directory entry of {entry.name}", record
+        offset += len(record)
+    directory_size = offset - directory_start
+    count = len(entries)
+    if count >= _U16 or directory_start >= _U32 or directory_size >= _U32:
+        yield "the zip64 end record", _END64.pack(
+            0x06064B50, _END64.size - 12, _MADE_BY, _VERSION_ZIP64, 0, 0,
+            count, count, directory_size, directory_start,
+        )  # fmt: skip
+        yield "the zip64 end locator", _LOCATOR64.pack(0x07064B50, 0, offset, 1)
+    comment = f"workbench case bundle sha256:{bundle_hash}".encode()
+    yield "the end record", _END.pack(
+        0x06054B50, 0, 0, min(count, _U16), min(count, _U16),
+        min(directory_size, _U32), min(directory_start, _U32), len(comment),
+    )  # fmt: skip
+    yield "the zip comment", comment
+
+
+def write_container(members: Mapping[str, bytes], *, created_at: str, bundle_hash: str) -> bytes:
+    """The canonical bundle file holding `members` (manifest.json included, as given):
+    what `export_bundle` writes for them, for tests and tools that build bundles."""
+    return b"".join(
+        chunk for _part, chunk in _container_parts(
+            _entries_in_memory(members), created_at, bundle_hash
+        )
+    )  # fmt: skip
+
+
+def _container_difference(handle, parts: Iterable[tuple[str, bytes]]) -> str | None:
+    """Where the file in `handle` first differs from the canonical `parts`, or None.
+
+    Reads by absolute position: zipfile may share `handle` and move it in between."""
+    position = 0
+    for part, expected in parts:
+        handle.seek(position)
+        actual = handle.read(len(expected))
+        if actual != expected:
+            at = next(
+                (i for i, (a, b) in enumerate(zip(actual, expected, strict=False)) if a != b),
+                len(actual),
+            )
+            if at == len(actual):
+                return f"the file ends at byte {position + at:,}, inside {part}: it was cut short"
+            return (
+                f"byte {position + at:,} of the file, in {part}, differs from the bundle "
+                "its members make: the zip container was changed"
+            )
+        position += len(expected)
+    handle.seek(position)
+    if handle.read(1):
+        return f"the file goes on past byte {position:,}, where the bundle ends: bytes were added"
+    return None
 
 
 # -- checking ---------------------------------------------------------------------------
@@ -227,19 +423,31 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
     return b"".join(chunks)
 
 
-def _hash_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> tuple[str, int]:
+def _hash_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int
+) -> tuple[str, int, int]:
+    """A member's SHA-256, size and CRC-32, read in chunks and stopped past `limit`."""
     digest = hashlib.sha256()
+    crc = 0
     total = 0
+    for chunk in _member_chunks(archive, info, limit):
+        total += len(chunk)
+        if total > limit:
+            return "", total, crc
+        digest.update(chunk)
+        crc = zlib.crc32(chunk, crc)
+    return digest.hexdigest(), total, crc
+
+
+def _member_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> Iterator[bytes]:
     with archive.open(info) as handle:
-        while True:
+        total = 0
+        while total <= limit:
             chunk = handle.read(_CHUNK)
             if not chunk:
                 break
             total += len(chunk)
-            if total > limit:
-                return "", total
-            digest.update(chunk)
-    return digest.hexdigest(), total
+            yield chunk
 
 
 def _manifest_problem(manifest: Any) -> str | None:
@@ -247,10 +455,12 @@ def _manifest_problem(manifest: Any) -> str | None:
         return "manifest.json is not a JSON object"
     if manifest.get("format") != FORMAT:
         return "manifest.json does not describe a workbench case bundle"
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_VERSIONS or isinstance(
+        manifest.get("format_version"), bool
+    ):
         return (
             f"the bundle has format version {manifest.get('format_version')!r}; this "
-            f"workbench reads version {FORMAT_VERSION}"
+            f"workbench reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     members = manifest.get("members")
     if not isinstance(members, list) or not members:
@@ -354,6 +564,7 @@ def _verify_bundle(path: str | os.PathLike, *, expected_hash: str | None) -> Bun
                 f"the bundle hash is {actual}, not the expected {expected_hash.strip()}"
             )
         listed: set[str] = set()
+        crcs: dict[str, int] = {}
         for member in manifest["members"]:
             name = member["path"]
             if name in listed or name == MANIFEST:
@@ -366,7 +577,7 @@ def _verify_bundle(path: str | os.PathLike, *, expected_hash: str | None) -> Bun
                 report.problems.append(f"{name} is missing from the bundle")
                 continue
             try:
-                digest, size = _hash_member(archive, info, member["size"])
+                digest, size, crcs[name] = _hash_member(archive, info, member["size"])
             except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 report.changed.append(name)
                 report.problems.append(f"{name} is damaged ({exc})")
@@ -385,7 +596,52 @@ def _verify_bundle(path: str | os.PathLike, *, expected_hash: str | None) -> Bun
                 report.problems.append(f"{name} is in the bundle but not in its manifest")
         if CASE_JSON not in listed:
             report.problems.append("the manifest lists no case.json")
+        report.format_version = manifest["format_version"]
+        if report.problems:
+            return report  # the members' own findings say more than the container's
+        if report.format_version == 1:
+            report.notes.append(
+                "format 1 bundle (written before workbench sealed the whole file): every "
+                "member matches the manifest, but the zip container around them is not sealed"
+            )
+            return report
+        sizes = {member["path"]: member["size"] for member in manifest["members"]}
+        entries = [
+            _Entry(
+                name,
+                sizes[name],
+                crcs[name],
+                lambda n=name: _member_chunks(archive, seen[n], sizes[n]),
+            )
+            for name in sorted(sizes)
+        ]
+        manifest_bytes = _manifest_bytes(manifest)
+        entries.append(
+            _Entry(
+                MANIFEST, len(manifest_bytes), zlib.crc32(manifest_bytes), lambda: [manifest_bytes]
+            )
+        )
+        parts = _container_parts(entries, manifest.get("created_at"), manifest["bundle_hash"])
+        with _reopen(path) as handle:
+            try:
+                difference = _container_difference(handle, parts)
+            except BundleRefused as exc:
+                difference = str(exc)
+        if difference:
+            report.problems.append(difference)
+        else:
+            report.container_sealed = True
     return report
+
+
+@contextlib.contextmanager
+def _reopen(path):
+    """A second reader of the bundle file (or the caller's own file object)."""
+    if hasattr(path, "read"):
+        yield path
+    else:
+        with open(path, "rb") as handle:
+            yield handle
 
 
 def refuse_unless_sound(path: str | os.PathLike) -> BundleReport:
