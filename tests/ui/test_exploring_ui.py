@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QLabel
 
 from tests.ui.conftest import idle, new_case_in
@@ -271,28 +271,86 @@ def test_a_dragged_node_keeps_its_place_when_the_case_is_opened_again(
     assert (position.x(), position.y()) == (4321.0, -1234.0)
 
 
-def test_a_large_case_fills_its_entity_table_lazily(qtbot, window, store_path):
+def _large_case(window, store_path, count: int = 1000) -> int:
     case_id = new_case_in(store_path, "Large")
     db = open_store(store_path)
     try:
         with writing(db):
-            for number in range(1, 1001):
+            for number in range(1, count + 1):
                 ensure_entity(db, "email", f"user{number}@example.test", case_id=case_id)
     finally:
         db.close()
+    return case_id
+
+
+def _click_header(qtbot, table, column: int) -> None:
+    header = table.horizontalHeader()
+    x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+
+
+def _first_rows(panel, count: int) -> list[str]:
+    return [panel.model.index(row, 0).data() for row in range(count)]
+
+
+def test_a_large_case_shows_every_row_but_holds_only_what_was_looked_at(qtbot, window, store_path):
+    case_id = _large_case(window, store_path)
     workspace = window.open_case(case_id)
-    model = workspace.entities.model
-    assert model.total == 1000
-    assert model.rowCount() == 200 and model.canFetchMore()
-    assert workspace.entities.count.text() == "200 of 1000 loaded"
-    model.fetchMore()
-    assert model.rowCount() == 400
-    # Scrolling to the bottom asks for more by itself.
-    workspace.entities.table.scrollToBottom()
-    qtbot.waitUntil(lambda: model.rowCount() > 400, timeout=5000)
+    panel = workspace.entities
+    model = panel.model
+    assert model.total == 1000 and model.rowCount() == 1000
+    assert panel.count.text() == "1,000 entities"
+    # Scrolling to the bottom shows the last entity without reading the rows between.
+    panel.table.scrollToBottom()
+    corner = panel.table.viewport().rect().bottomLeft() + QPoint(5, -5)
+    qtbot.waitUntil(
+        lambda: panel.table.indexAt(corner).data() == "user1000@example.test", timeout=5000
+    )
+    assert model.held < 1000
     # Picking the kind shows its count.
-    workspace.entities.select_kind("email")
-    assert workspace.entities.kinds.currentItem().text() == "Emails (1000)"
+    panel.select_kind("email")
+    assert panel.kinds.currentItem().text() == "Emails (1000)"
+
+
+def test_sorting_a_large_table_sorts_every_row_not_just_the_loaded_ones(qtbot, window, store_path):
+    case_id = _large_case(window, store_path)
+    panel = window.open_case(case_id).entities
+    _click_header(qtbot, panel.table, 0)  # Name, A to Z
+    assert panel.table.horizontalHeader().sortIndicatorSection() == 0
+    assert _first_rows(panel, 3) == [
+        "user1000@example.test",  # "user10" + "0" sorts before "user10" + "@"
+        "user100@example.test",
+        "user101@example.test",
+    ]
+    _click_header(qtbot, panel.table, 0)  # Z to A: over all 1,000 rows, not a first page
+    assert _first_rows(panel, 3) == [
+        "user9@example.test",  # "@" sorts after the digits
+        "user99@example.test",
+        "user999@example.test",  # the 999th entity added: far beyond a first page
+    ]
+    # Far down the sorted table, rows come in the same order (keyset pages join up).
+    names = [panel.model.index(row, 0).data() for row in range(0, 1000)]
+    assert names == sorted(names, key=str.lower, reverse=True)
+    assert len(set(names)) == 1000
+    # Selecting an entity finds its row in the sorted table.
+    target = _entity_id(window, "email", "user5@example.test")
+    assert panel.select_entity(target)
+    assert panel.table.currentIndex().data() == "user5@example.test"
+
+
+def test_filtering_the_entity_table_searches_every_row(qtbot, window, store_path):
+    case_id = _large_case(window, store_path)
+    panel = window.open_case(case_id).entities
+    qtbot.keyClicks(panel.filter, "USER77")
+    qtbot.waitUntil(lambda: panel.model.total == 11, timeout=5000)  # 77, 770 to 779
+    assert panel.count.text() == "11 entities match"
+    shown = {panel.model.index(row, 0).data() for row in range(panel.model.rowCount())}
+    assert "user779@example.test" in shown and "user78@example.test" not in shown
+    # "%" and "_" are taken as typed, not as SQL wildcards.
+    panel.filter.setText("user_1")
+    qtbot.waitUntil(lambda: panel.model.total == 0, timeout=5000)
+    panel.filter.clear()
+    qtbot.waitUntil(lambda: panel.model.total == 1000, timeout=5000)
 
 
 def test_look_up_from_the_detail_pane_and_pivot_from_the_menu_use_the_selection(qtbot, demo_window):

@@ -82,7 +82,6 @@ def test_offline_lookups_of_every_domain_arrive_as_offline_rows(qtbot, make_wind
     idle(qtbot, window)
     # Every lookup left a snapshot the timeline shows.
     workspace.timeline.kind.setCurrentIndex(workspace.timeline.kind.findText("Lookups"))
-    workspace.timeline.model.fetchMore()
     assert workspace.timeline.model.rowCount() >= 60
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import string
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
@@ -84,6 +85,125 @@ def entity_page(
     sql += " ORDER BY ce.entity_id LIMIT ?"
     params.append(limit)
     return [_entity(row) for row in db.execute(sql, params)]
+
+
+# How the entity table can be ordered: a column's SQL key (the id breaks ties, so every
+# row has one place and keyset paging never skips or repeats a row).
+ENTITY_ORDERS: dict[str, str] = {
+    "id": "e.id",
+    "name": "e.value COLLATE NOCASE",
+    "kind": "e.kind",
+    "details": "e.attrs",  # the attributes as stored (keys in name order), as the summary
+    "updated": "e.updated_at",
+}
+
+
+@dataclass(frozen=True)
+class EntityQuery:
+    """Which of a case's entities a table shows, and in which order.
+
+    `kind`: one kind or None for all; `order`: a key of ENTITY_ORDERS; `text`: only
+    entities whose name, kind or attributes contain it (case-insensitive for ASCII)."""
+
+    case_id: int
+    kind: str | None = None
+    order: str = "id"
+    descending: bool = False
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.order not in ENTITY_ORDERS:
+            raise ValueError(f"cannot order entities by {self.order!r}: {sorted(ENTITY_ORDERS)}")
+
+
+Cursor = tuple[Any, int]  # (sort key, entity id) of a row: where the next page starts
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _entity_filter(query: EntityQuery) -> tuple[str, list[Any]]:
+    where = "ce.case_id = ?"
+    params: list[Any] = [query.case_id]
+    if query.kind:
+        where += " AND e.kind = ?"
+        params.append(query.kind)
+    if query.text:
+        where += (
+            " AND (e.value LIKE ? ESCAPE '\\' OR e.kind LIKE ? ESCAPE '\\'"
+            " OR e.attrs LIKE ? ESCAPE '\\')"
+        )
+        params += [_like(query.text)] * 3
+    return where, params
+
+
+def count_entities(db: Database, query: EntityQuery) -> int:
+    """How many rows the entity table of `query` has (its order aside)."""
+    if not query.kind and not query.text:
+        return count_case_entities(db, query.case_id)
+    where, params = _entity_filter(query)
+    return db.execute(
+        f"SELECT count(*) FROM case_entities ce JOIN entities e ON e.id = ce.entity_id "
+        f"WHERE {where}",
+        params,
+    ).fetchone()[0]
+
+
+def entity_rows(
+    db: Database,
+    query: EntityQuery,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    offset: int = 0,
+    limit: int = 200,
+) -> list[tuple[Cursor, Entity]]:
+    """One page of the entity table of `query`, in its order, each row with its cursor.
+
+    The page starts just after `after` (the next page: keyset, the same cost at any
+    depth), ends just before `before` (the previous page), or starts at row `offset` (a
+    jump: SQLite steps over the rows before it). Sorting is done here, over the whole
+    table, never over the rows a view happens to hold."""
+    key = ENTITY_ORDERS[query.order]
+    where, params = _entity_filter(query)
+    backwards = before is not None
+    ahead = ">" if query.descending == backwards else "<"
+    if after is not None or before is not None:
+        cursor = after if after is not None else before
+        assert cursor is not None
+        where += f" AND ({key}, e.id) {ahead} (?, ?)"
+        params += [cursor[0], cursor[1]]
+    direction = "DESC" if query.descending != backwards else "ASC"
+    sql = (
+        f"SELECT {key}, {_ENTITY_COLUMNS} FROM case_entities ce "
+        f"JOIN entities e ON e.id = ce.entity_id WHERE {where} "
+        f"ORDER BY {key} {direction}, e.id {direction} LIMIT ? OFFSET ?"
+    )
+    rows = db.execute(sql, [*params, limit, offset if after is None and not backwards else 0])
+    page = [((row[0], row[1]), _entity(row[1:])) for row in rows]
+    return page[::-1] if backwards else page
+
+
+def entity_position(db: Database, query: EntityQuery, entity_id: int) -> int | None:
+    """The row of an entity in the entity table of `query`, or None when it is not in it
+    (to select it without reading every row before it)."""
+    key = ENTITY_ORDERS[query.order]
+    where, params = _entity_filter(query)
+    found = db.execute(
+        f"SELECT {key} FROM case_entities ce JOIN entities e ON e.id = ce.entity_id "
+        f"WHERE {where} AND e.id = ?",
+        [*params, entity_id],
+    ).fetchone()
+    if found is None:
+        return None
+    before = "<" if not query.descending else ">"
+    return db.execute(
+        f"SELECT count(*) FROM case_entities ce JOIN entities e ON e.id = ce.entity_id "
+        f"WHERE {where} AND ({key}, e.id) {before} (?, ?)",
+        [*params, found[0], entity_id],
+    ).fetchone()[0]
 
 
 def case_domains(db: Database, case_id: int) -> list[str]:

@@ -1,13 +1,17 @@
 """Qt table models over the store: cases, a case's entities (one kind or all), its
 timeline, its evidence, and the live status rows of a lookup run.
 
-The entity and timeline models fill lazily (canFetchMore/fetchMore, a page of rows at a
-time with keyset or offset queries), so a case of a hundred thousand entities opens as
-fast as one of ten. Every cell is plain text: views never interpret it as HTML.
+The entity and timeline models are windows on the store (`_PagedTable`): they know how
+many rows there are and hold only the pages a view asked for lately, read with keyset or
+offset queries, so a case of a million entities opens, scrolls and sorts (in SQL, over
+the whole table) without ever holding all its rows. Every cell is plain text: views never
+interpret it as HTML.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -126,89 +130,161 @@ def attribute_summary(entity: Entity) -> str:
     return "; ".join(parts)
 
 
-class EntityTableModel(_Table):
-    """A case's entities (of one kind, or all), filled a page at a time."""
+class _PagedTable(_Table):
+    """A table of any length that holds only the pages a view has asked for lately.
 
-    HEADERS = ("Name", "Kind", "Details", "Updated")
+    `rowCount` is the whole table (the scroll bar is true from the start), and a row's
+    page is read when a view first asks for one of its cells: after the page before it
+    when that one is held (keyset: the same cost at any depth), before the page after it
+    when scrolling up, else at its offset (a jump). At most KEEP pages are held, the least
+    recently used dropped first, so scrolling through a million rows keeps a few thousand.
+
+    Subclasses say how many rows there are (`_count`) and read a page (`_read`); a page
+    is a list of (cursor, row), the cursor being what `_read` needs to go on from a row
+    (None: this table pages by offset only)."""
+
     PAGE = 200
+    KEEP = 32
 
-    def __init__(self, db: Database, case_id: int, kind: str | None = None, parent=None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.db = db
-        self.case_id = case_id
-        self.kind = kind
-        self._rows: list[Entity] = []
-        self._more = True
         self._total = 0
-        self.reset()
+        self._pages: OrderedDict[int, list[tuple[Any, Any]]] = OrderedDict()
+        self.pages_read = 0  # for the benchmark and tests: how many queries ran
+
+    def _count(self) -> int:
+        raise NotImplementedError
+
+    def _read(self, *, after: Any, before: Any, offset: int, limit: int) -> list[tuple[Any, Any]]:
+        raise NotImplementedError
 
     def reset(self) -> None:
+        """Count the rows again and forget every page (the next paint reads what it shows)."""
         self.beginResetModel()
-        self._rows = []
-        self._more = True
-        self._total = ui_queries.count_case_entities(self.db, self.case_id, self.kind)
+        self._pages.clear()
+        self._total = self._count()
         self.endResetModel()
-        if self.canFetchMore():
-            self.fetchMore()
 
     @property
     def total(self) -> int:
         return self._total
 
+    @property
+    def held(self) -> int:
+        """How many rows are in memory now."""
+        return sum(len(page) for page in self._pages.values())
+
     def rowCount(self, parent=_ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else self._total
 
-    def canFetchMore(self, parent=_ROOT) -> bool:
-        return not parent.isValid() and self._more
+    def row_item(self, row: int) -> Any:
+        """The row's record (reading its page if it is not held)."""
+        number, within = divmod(row, self.PAGE)
+        page = self._page(number)
+        if within >= len(page):
+            raise IndexError(f"row {row} is beyond the table's {self._total} rows")
+        return page[within][1]
 
-    def fetchMore(self, parent=_ROOT) -> None:
-        if parent.isValid() or not self._more:
-            return
-        after = self._rows[-1].id if self._rows else 0
-        page = ui_queries.entity_page(
-            self.db, self.case_id, self.kind, after_id=after, limit=self.PAGE
+    def _page(self, number: int) -> list[tuple[Any, Any]]:
+        page = self._pages.get(number)
+        if page is not None:
+            self._pages.move_to_end(number)
+            return page
+        previous, following = self._pages.get(number - 1), self._pages.get(number + 1)
+        after = previous[-1][0] if previous and len(previous) == self.PAGE else None
+        before = following[0][0] if following and after is None else None
+        page = self._read(
+            after=after,
+            before=before,
+            offset=0 if after is not None or before is not None else number * self.PAGE,
+            limit=self.PAGE,
         )
-        self._more = len(page) == self.PAGE
-        if page:
-            start = len(self._rows)
-            self.beginInsertRows(_ROOT, start, start + len(page) - 1)
-            self._rows.extend(page)
-            self.endInsertRows()
+        self.pages_read += 1
+        self._pages[number] = page
+        while len(self._pages) > self.KEEP:
+            self._pages.popitem(last=False)
+        return page
 
-    def fetch_all(self) -> None:
-        while self.canFetchMore():
-            self.fetchMore()
+    def _forget_pages(self) -> None:
+        """Rows may have changed: read what is shown again (only when next painted)."""
+        self._pages.clear()
+        if self._total:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(self._total - 1, self.columnCount() - 1)
+            )
+
+
+class EntityTableModel(_PagedTable):
+    """A case's entities (of one kind, or all; filtered by text) in any column's order,
+    sorted by the store over the whole table (`sort`), read a page at a time."""
+
+    HEADERS = ("Name", "Kind", "Details", "Updated")
+    ORDERS = ("name", "kind", "details", "updated")  # by column; "id": the order added
+
+    def __init__(self, db: Database, case_id: int, kind: str | None = None, parent=None):
+        super().__init__(parent)
+        self.db = db
+        self.query = ui_queries.EntityQuery(case_id, kind)
+        self.reset()
+
+    @property
+    def case_id(self) -> int:
+        return self.query.case_id
+
+    @property
+    def kind(self) -> str | None:
+        return self.query.kind
+
+    def set_query(self, **changes: Any) -> None:
+        """Show other rows or another order: kind, order, descending, text."""
+        query = replace(self.query, **changes)
+        if query != self.query:
+            self.query = query
+            self.reset()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Called by the view when a header is clicked: the store sorts the whole table
+        (column -1: the order the entities were added in)."""
+        self.set_query(
+            order=self.ORDERS[column] if 0 <= column < len(self.ORDERS) else "id",
+            descending=order == Qt.SortOrder.DescendingOrder,
+        )
+
+    def _count(self) -> int:
+        return ui_queries.count_entities(self.db, self.query)
+
+    def _read(self, *, after, before, offset: int, limit: int):
+        return ui_queries.entity_rows(
+            self.db, self.query, after=after, before=before, offset=offset, limit=limit
+        )
 
     def refresh(self) -> None:
-        """Show what was added since: new entities are appended (keyset: ids above the
-        last loaded one); an entity changed or added out of id order resets the model."""
-        total = ui_queries.count_case_entities(self.db, self.case_id, self.kind)
-        if self._more:
-            # Not everything is loaded yet: new rows will come with the next pages.
+        """Show what was stored since. In the order added, new entities are appended as
+        rows (the view keeps its place and selection); in another order they land
+        anywhere, so the table is read again."""
+        total = self._count()
+        appended = self.query.order == "id" and not self.query.descending
+        if appended and total > self._total:
+            self.beginInsertRows(_ROOT, self._total, total - 1)
             self._total = total
-            return
-        after = self._rows[-1].id if self._rows else 0
-        page = ui_queries.entity_page(
-            self.db, self.case_id, self.kind, after_id=after, limit=self.PAGE
-        )
-        if len(self._rows) + len(page) != total:
+            self.endInsertRows()
+        elif total != self._total:
             self.reset()
             return
-        self._total = total
-        self._more = len(page) == self.PAGE
-        if page:
-            start = len(self._rows)
-            self.beginInsertRows(_ROOT, start, start + len(page) - 1)
-            self._rows.extend(page)
-            self.endInsertRows()
+        self._forget_pages()  # an entity seen before may have new attributes
 
     def entity(self, row: int) -> Entity:
-        return self._rows[row]
+        return self.row_item(row)
+
+    def position_of(self, entity_id: int) -> int | None:
+        """The row of an entity in this table, or None (found by the store, not by reading
+        the rows before it)."""
+        return ui_queries.entity_position(self.db, self.query, entity_id)
 
     def data(self, index: QModelIndex, role=DisplayRole):
         if not index.isValid():
             return None
-        entity = self._rows[index.row()]
+        entity = self.row_item(index.row())
         column = index.column()
         if role in (DisplayRole, ROLE_SORT):
             if column == 0:
@@ -239,7 +315,7 @@ class EntityTableModel(_Table):
 # --- timeline -------------------------------------------------------------------------
 
 
-class TimelineModel(_Table):
+class TimelineModel(_PagedTable):
     """A case's events and lookups in time order, a page at a time; overdue deadlines
     (passed, with no outcome recorded) are highlighted."""
 
@@ -251,47 +327,28 @@ class TimelineModel(_Table):
         self.db = db
         self.case_id = case_id
         self.kinds: list[str] | None = None
-        self._rows: list[dict[str, Any]] = []
-        self._more = True
         self.reset()
 
     def set_kinds(self, kinds: list[str] | None) -> None:
         self.kinds = kinds
         self.reset()
 
-    def reset(self) -> None:
-        self.beginResetModel()
-        self._rows = []
-        self._more = True
-        self.endResetModel()
-        self.fetchMore()
+    def _count(self) -> int:
+        return ui_queries.timeline_count(self.db, self.case_id, kinds=self.kinds)
 
-    def rowCount(self, parent=_ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def canFetchMore(self, parent=_ROOT) -> bool:
-        return not parent.isValid() and self._more
-
-    def fetchMore(self, parent=_ROOT) -> None:
-        if parent.isValid() or not self._more:
-            return
+    def _read(self, *, after, before, offset: int, limit: int):
         page = ui_queries.timeline_page(
-            self.db, self.case_id, kinds=self.kinds, offset=len(self._rows), limit=self.PAGE
+            self.db, self.case_id, kinds=self.kinds, offset=offset, limit=limit
         )
-        self._more = len(page) == self.PAGE
-        if page:
-            start = len(self._rows)
-            self.beginInsertRows(_ROOT, start, start + len(page) - 1)
-            self._rows.extend(page)
-            self.endInsertRows()
+        return [(None, item) for item in page]  # by offset: events are few per case
 
     def row_data(self, row: int) -> dict[str, Any]:
-        return self._rows[row]
+        return self.row_item(row)
 
     def data(self, index: QModelIndex, role=DisplayRole):
         if not index.isValid():
             return None
-        item = self._rows[index.row()]
+        item = self.row_item(index.row())
         column = index.column()
         if role == DisplayRole:
             if column == 0:
@@ -326,14 +383,11 @@ class TimelineModel(_Table):
         return None
 
     def row_of_event(self, event_id: int) -> int | None:
-        self_rows = self._rows
-        while True:
-            for number, row in enumerate(self_rows):
-                if row["source"] == "event" and row["id"] == event_id:
-                    return number
-            if not self.canFetchMore():
-                return None
-            self.fetchMore()
+        for number in range(self._total):
+            row = self.row_item(number)
+            if row["source"] == "event" and row["id"] == event_id:
+                return number
+        return None
 
 
 # --- evidence -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -73,7 +74,8 @@ def _columns(view: QTableView, widths: dict[int, int], stretch: int) -> None:
 
 
 class EntitiesPanel(QWidget):
-    """Kinds on the left (with counts), a sortable, filterable table of that kind."""
+    """Kinds on the left (with counts), a table of that kind sorted and filtered by the
+    store over all its rows."""
 
     entity_selected = Signal(int)
     entity_activated = Signal(int)
@@ -89,20 +91,25 @@ class EntitiesPanel(QWidget):
         self.kinds.currentItemChanged.connect(self._kind_changed)
         self.filter = QLineEdit()
         self.filter.setObjectName("entity_filter")
-        self.filter.setPlaceholderText("Filter the loaded rows (Ctrl+Shift+F)")
+        self.filter.setPlaceholderText("Filter by name, kind or details (Ctrl+Shift+F)")
         self.filter.setClearButtonEnabled(True)
+        focus_filter = QShortcut(QKeySequence("Ctrl+Shift+F"), self)
+        focus_filter.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        focus_filter.activated.connect(self.filter.setFocus)
         self.count = plain_label("", object_name="entity_count")
+        # No sort/filter proxy: a proxy sorts and filters only the rows it has seen, and
+        # would read every row of a large case to do so. The model asks the store, which
+        # sorts and filters the whole table (the view's header calls model.sort).
         self.model = EntityTableModel(window.db, case_id, None, self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(ROLE_SORT)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self._filter_timer = QTimer(self, singleShot=True, interval=250)
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.filter.textChanged.connect(lambda _text: self._filter_timer.start())
         self.table = _table("entity_table")
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
+        # No column sorted at first (the order added): set before sorting is enabled,
+        # which sorts by the indicator's column at once.
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._menu)
         _columns(self.table, {0: 260, 1: 130, 3: 160}, stretch=2)
@@ -158,15 +165,17 @@ class EntitiesPanel(QWidget):
 
     def _kind_changed(self, current: QListWidgetItem | None, _previous=None) -> None:
         kind = current.data(Qt.ItemDataRole.UserRole) if current else None
-        self.model.kind = kind
-        self.model.reset()
+        self.model.set_query(kind=kind)
+        self._update_count()
+
+    def _apply_filter(self) -> None:
+        self.model.set_query(text=self.filter.text().strip())
         self._update_count()
 
     def _update_count(self) -> None:
-        loaded, total = self.model.rowCount(), self.model.total
-        self.count.setText(
-            f"{total} entities" if loaded >= total else f"{loaded} of {total} loaded"
-        )
+        total = self.model.total
+        noun = "entity" if total == 1 else "entities"
+        self.count.setText(f"{total:,} {noun}" + (" match" if self.model.query.text else ""))
 
     def refresh(self) -> None:
         """Pick up what was stored since (new entities are appended live)."""
@@ -183,18 +192,17 @@ class EntitiesPanel(QWidget):
         return [(index.data(ROLE_ID), index.data(ROLE_KIND)) for index in rows]
 
     def select_entity(self, entity_id: int) -> bool:
-        """Select an entity's row (loading pages until it is found)."""
-        self.filter.clear()
-        while True:
-            for row in range(self.model.rowCount()):
-                if self.model.entity(row).id == entity_id:
-                    index = self.proxy.mapFromSource(self.model.index(row, 0))
-                    self.table.setCurrentIndex(index)
-                    self.table.scrollTo(index)
-                    return True
-            if not self.model.canFetchMore():
-                return False
-            self.model.fetchMore()
+        """Select an entity's row (its place asked of the store: no rows read to find it)."""
+        if self.filter.text():
+            self.filter.clear()
+            self._apply_filter()
+        row = self.model.position_of(entity_id)
+        if row is None:
+            return False
+        index = self.model.index(row, 0)
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+        return True
 
     def _menu(self, point) -> None:
         ids = [entity_id for entity_id, _ in self.selected_entities()]
