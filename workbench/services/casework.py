@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import stat
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -11,10 +12,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.domain.errors import InvalidInput
+from workbench.domain.file_types import check_claimed_type
 from workbench.domain.kinds import EvidenceKind, parse_enum
 from workbench.domain.model import Case, Entity, Event, Evidence, Link
 from workbench.store import cases, entities, events, evidence, links
 from workbench.store.database import writing
+from workbench.store.evidence import MAX_EVIDENCE_BYTES
 
 
 def new_case(
@@ -127,15 +130,45 @@ def add_evidence_bytes(
 def add_evidence_file(
     db: Database, case_id: int, kind: str, path: Path, **options: Any
 ) -> Evidence:
-    try:
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput("file", str(path), "does not exist") from None
-    except IsADirectoryError:
-        raise InvalidInput("file", str(path), "is a directory") from None
-    except OSError as exc:
-        raise InvalidInput("file", str(path), f"cannot be read ({exc.strerror})") from None
+    content = read_evidence_file(path)
     return add_evidence_bytes(db, case_id, kind, content, filename=path.name, **options)
+
+
+def read_evidence_file(path: Path, field: str = "file") -> bytes:
+    """The bytes of a file the investigator attaches, refused by name (InvalidInput) when
+    it cannot be evidence: missing, a directory, a device, pipe or socket (`/dev/zero`
+    would be read forever), empty, over the size cap, unreadable, or not what its name
+    says it is (`file_types.check_claimed_type`). Read at most the cap plus one byte."""
+    name = str(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InvalidInput(field, name, "does not exist") from None
+    except OSError as exc:
+        raise InvalidInput(field, name, f"cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidInput(field, name, "is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidInput(field, name, "is not a regular file (a device, pipe or socket)")
+    if info.st_size == 0:
+        raise InvalidInput(field, name, "is empty")
+    if info.st_size > MAX_EVIDENCE_BYTES:
+        raise InvalidInput(field, name, f"is larger than {MAX_EVIDENCE_BYTES // 2**20} MiB")
+    try:
+        with path.open("rb") as handle:
+            content = handle.read(MAX_EVIDENCE_BYTES + 1)
+    except FileNotFoundError:
+        raise InvalidInput(field, name, "does not exist") from None
+    except IsADirectoryError:
+        raise InvalidInput(field, name, "is a directory") from None
+    except OSError as exc:
+        raise InvalidInput(field, name, f"cannot be read ({exc.strerror})") from None
+    if not content:
+        raise InvalidInput(field, name, "is empty")
+    if len(content) > MAX_EVIDENCE_BYTES:
+        raise InvalidInput(field, name, f"is larger than {MAX_EVIDENCE_BYTES // 2**20} MiB")
+    check_claimed_type(path.name, content, field)
+    return content
 
 
 def _looks_like_text(content: bytes) -> bool:

@@ -6,35 +6,39 @@ field it concerns; nothing is stored when a value is refused.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QTimeZone, Signal
+from PySide6.QtCore import QDateTime, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.domain.errors import InvalidInput, WorkbenchError
+from workbench.domain.homoglyphs import value_warnings
 from workbench.domain.kinds import EventKind
+from workbench.domain.normalise import display_name, normalise_domain
 from workbench.services import casework
 from workbench.ui import options
-from workbench.ui.widgets import FieldErrors, plain_label
+from workbench.ui.widgets import (
+    DateTimeField,
+    FieldErrors,
+    NumberField,
+    plain_label,
+    warning_colour,
+)
 
 
 class _FormDialog(QDialog):
@@ -112,6 +116,114 @@ class NewCaseDialog(_FormDialog):
         )
 
 
+class RenameCaseDialog(_FormDialog):
+    """Rename a case. The title is checked here, as the core checks it, so a refused one
+    is shown under the field (and never enters the undo stack); the change itself is an
+    undoable `CaseEdit` pushed by the window."""
+
+    def __init__(self, window, case_id: int, current: str):
+        super().__init__(window, "Rename case")
+        self.setObjectName("rename_case")
+        self.case_id = case_id
+        self.current = current
+        self.title = QLineEdit(objectName="title")
+        self.title.setText(current)
+        self.title.selectAll()
+        self.add_row("New title *", self.title, "title")
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("Rename")
+        self.resize(480, 140)
+
+    def submit(self) -> None:
+        self.errors.clear()
+        try:
+            title = display_name(self.title.text(), "title")
+        except InvalidInput as exc:
+            self.errors.show(exc)
+            return
+        if title != self.current:
+            self.window_.push_case_edit(
+                self.case_id, "rename case", {"title": self.current}, {"title": title}
+            )
+        self.saved.emit(title)
+        self.accept()
+
+
+class LookupDialog(QDialog):
+    """Ask for one domain or URL to look up. A value the core refuses is shown under the
+    field and the dialog stays open; a name that is valid but not what it looks like
+    (mixed scripts, lookalike letters, invisible characters, a user name before an '@')
+    is flagged as the user types, and the first Look up only makes sure the warning was
+    seen: the button becomes "Look up anyway"."""
+
+    chosen = Signal(str)  # the text as typed, for `MainWindow.look_up_domains`
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Look up a domain")
+        self.setObjectName("lookup_dialog")
+        self.domain = QLineEdit(objectName="lookup_domain")
+        self.domain.setPlaceholderText("soundsbox.test or http://www.soundsbox.test/shop")
+        self.errors = FieldErrors(plain_label("", wrap=True, object_name="error_general"))
+        self.warning = plain_label("", wrap=True, object_name="lookup_warning")
+        palette = self.warning.palette()
+        palette.setColor(self.warning.foregroundRole(), warning_colour())
+        self.warning.setPalette(palette)
+        self.warning.setVisible(False)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.look_up_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.look_up_button.setText("Look up")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        box = QVBoxLayout()
+        box.setSpacing(2)
+        box.addWidget(self.domain)
+        box.addWidget(self.errors.add("domain", self.domain))
+        box.addWidget(self.warning)
+        form.addRow("Domain or URL (it joins the case):", box)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.errors.general)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self._confirmed: str | None = None
+        self.domain.textChanged.connect(self._show_warnings)
+        self.resize(520, 160)
+
+    def warnings(self, text: str) -> list[str]:
+        """What may mislead in `text` (a domain or URL); [] for an ordinary name."""
+        raw = text.strip()
+        if "://" in raw:
+            return value_warnings("url", raw, typed=raw)
+        host = raw.split("/", 1)[0]
+        return value_warnings("domain", host, typed=host)
+
+    def _show_warnings(self, text: str) -> None:
+        found = self.warnings(text)
+        self.warning.setText("Lookalike: " + " ".join(found) if found else "")
+        self.warning.setVisible(bool(found))
+        self._confirmed = None
+        self.look_up_button.setText("Look up")
+
+    def submit(self) -> None:
+        self.errors.clear()
+        text = self.domain.text()
+        try:
+            normalise_domain(text, "domain")
+        except InvalidInput as exc:
+            self.errors.show(exc)
+            return
+        if self.warnings(text) and self._confirmed != text:
+            self._show_warnings(text)
+            self._confirmed = text
+            self.look_up_button.setText("Look up anyway")
+            self.domain.setFocus()
+            return
+        self.chosen.emit(text)
+        self.accept()
+
+
 EVENT_KINDS = (
     (EventKind.CONTACT_ATTEMPT, "Contact attempt"),
     (EventKind.NOTICE_SENT, "Notice sent"),
@@ -120,19 +232,6 @@ EVENT_KINDS = (
     (EventKind.OBSERVATION, "Observation"),
     (EventKind.NOTE, "Note"),
 )
-
-
-def _utc(edit: QDateTimeEdit) -> datetime:
-    moment = edit.dateTime().toUTC().toPython()
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _utc_edit(moment: QDateTime) -> QDateTimeEdit:
-    edit = QDateTimeEdit(moment)
-    edit.setTimeZone(QTimeZone.utc())
-    edit.setDisplayFormat("yyyy-MM-dd HH:mm 'UTC'")
-    edit.setCalendarPopup(True)
-    return edit
 
 
 class AddEventDialog(_FormDialog):
@@ -150,10 +249,10 @@ class AddEventDialog(_FormDialog):
         self.text.setPlaceholderText("What happened, e.g. “IFPI wrote to Visa and MasterCard”")
         self.text.setFixedHeight(90)
         now = QDateTime.currentDateTimeUtc()
-        self.at = _utc_edit(now)
+        self.at = DateTimeField(now)
         self.at.setObjectName("at")
         self.has_deadline = QCheckBox("Deadline", objectName="has_deadline")
-        self.deadline = _utc_edit(now.addDays(14))
+        self.deadline = DateTimeField(now.addDays(14))
         self.deadline.setObjectName("deadline")
         self.deadline.setEnabled(False)
         self.has_deadline.toggled.connect(self.deadline.setEnabled)
@@ -166,7 +265,7 @@ class AddEventDialog(_FormDialog):
         self.outcome.setPlaceholderText("Empty until there is one (an open deadline)")
         self.add_row("Kind", self.kind, "kind", ("event kind",))
         self.add_row("What *", self.text, "text")
-        self.add_row("When", self.at, "at")
+        self.add_row("When (UTC)", self.at, "at")
         self.add_row("", deadline_row, "deadline")
         self.add_row("Outcome", self.outcome, "outcome")
         if self.entity_ids:
@@ -174,10 +273,15 @@ class AddEventDialog(_FormDialog):
         self.resize(520, 360)
 
     def submit(self) -> None:
+        self.errors.clear()
         kind = self.kind.currentData()
         text = self.text.toPlainText()
-        at = _utc(self.at)
-        deadline = _utc(self.deadline) if self.has_deadline.isChecked() else None
+        try:
+            at = self.at.moment("at")
+            deadline = self.deadline.moment("deadline") if self.has_deadline.isChecked() else None
+        except InvalidInput as exc:
+            self.errors.show(exc)
+            return
         outcome = self.outcome.text().strip() or None
         case_id, entity_ids = self.case_id, self.entity_ids
         self.save(
@@ -210,7 +314,7 @@ class AttachFileDialog(_FormDialog):
         self.case_id = case_id
         self.paths = list(paths or [])
         self.files = plain_label("", wrap=True)
-        choose = QPushButton("Choose files…")
+        choose = self.choose_button = QPushButton("Choose files…")
         choose.clicked.connect(self._choose)
         box = QWidget()
         row = QHBoxLayout(box)
@@ -312,15 +416,14 @@ class SettingsDialog(QDialog):
         if option.type is bool:
             editor = QCheckBox(option.label, objectName=name)
             editor.setChecked(bool(value))
-        elif option.type is int:
-            editor = QSpinBox(objectName=name)
-            editor.setRange(int(option.minimum or 0), int(option.maximum or 2**31 - 1))
-            editor.setValue(int(value))
-        elif option.type is float:
-            editor = QDoubleSpinBox(objectName=name)
-            editor.setDecimals(2)
-            editor.setRange(float(option.minimum or 0), float(option.maximum or 1e6))
-            editor.setValue(float(value))
+        elif option.type in (int, float):
+            # Typed as text and checked on saving: a spin box would silently put back
+            # the last valid value when the field is left.
+            editor = NumberField(decimals=option.type is float)
+            editor.setObjectName(name)
+            editor.setValue(value)
+            if option.minimum is not None and option.maximum is not None:
+                editor.setPlaceholderText(f"{option.minimum:g} to {option.maximum:g}")
         elif option.multiline:
             editor = QPlainTextEdit(objectName=name)
             editor.setPlainText(str(value))
@@ -336,8 +439,8 @@ class SettingsDialog(QDialog):
         for key, editor in self.editors.items():
             if isinstance(editor, QCheckBox):
                 result[key] = editor.isChecked()
-            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
-                result[key] = editor.value()
+            elif isinstance(editor, NumberField):
+                result[key] = editor.text()  # options.write_options converts and checks it
             elif isinstance(editor, QPlainTextEdit):
                 result[key] = editor.toPlainText()
             else:
@@ -349,7 +452,7 @@ class SettingsDialog(QDialog):
             editor = self.editors[option.key]
             if isinstance(editor, QCheckBox):
                 editor.setChecked(bool(option.default))
-            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
+            elif isinstance(editor, NumberField):
                 editor.setValue(option.default)
             elif isinstance(editor, QPlainTextEdit):
                 editor.setPlainText(str(option.default))

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLineEdit,
     QMainWindow,
     QMessageBox,
@@ -50,7 +49,14 @@ from workbench.store.database import open_store
 from workbench.store.events import get_event
 from workbench.store.verify import verify_store
 from workbench.ui import options
-from workbench.ui.dialogs import AddEventDialog, AttachFileDialog, NewCaseDialog, SettingsDialog
+from workbench.ui.dialogs import (
+    AddEventDialog,
+    AttachFileDialog,
+    LookupDialog,
+    NewCaseDialog,
+    RenameCaseDialog,
+    SettingsDialog,
+)
 from workbench.ui.evidence_viewer import open_evidence
 from workbench.ui.explore import PivotDialog, SearchDialog
 from workbench.ui.icons import action_icon, app_icon
@@ -702,14 +708,16 @@ class MainWindow(QMainWindow):
         self.open_case(case.id)
         self.statusBar().showMessage(f"Case {case.id} created", 4000)
 
-    def rename_case(self) -> None:
+    def rename_case(self) -> RenameCaseDialog | None:
+        """Ask for a new title in a dialog that shows a refused one under the field."""
         case_id = self.target_case_id()
-        if case_id is None:
-            return
+        if case_id is None or self.read_only:
+            return None
         current = self.db.execute("SELECT title FROM cases WHERE id = ?", [case_id]).fetchone()[0]
-        title, ok = QInputDialog.getText(self, "Rename case", "New title:", text=current)
-        if ok:
-            self.push_case_edit(case_id, "rename case", {"title": current}, {"title": title})
+        dialog = RenameCaseDialog(self, case_id, current)
+        self._keep(dialog)
+        dialog.open()
+        return dialog
 
     def push_case_edit(self, case_id: int, text: str, before: dict, after: dict) -> bool:
         """Check the new values here (so a refused one never enters the undo stack), then
@@ -881,16 +889,18 @@ class MainWindow(QMainWindow):
         ]
         return self.look_up_domains(workspace.case_id, domains) if domains else None
 
-    def look_up_one(self) -> LookupJob | None:
+    def look_up_one(self) -> LookupDialog | None:
+        """Ask for a domain or URL (refused values and lookalikes shown in the dialog),
+        then look it up in the current case."""
         workspace = self.current_workspace()
         if workspace is None:
             return None
-        text, ok = QInputDialog.getText(
-            self, "Look up a domain", "Domain or URL (it joins the case):"
-        )
-        if not ok or not text.strip():
-            return None
-        return self.look_up_domains(workspace.case_id, [text])
+        case_id = workspace.case_id
+        dialog = LookupDialog(self)
+        dialog.chosen.connect(lambda text: self.look_up_domains(case_id, [text]))
+        self._keep(dialog)
+        dialog.open()
+        return dialog
 
     def look_up_domains(self, case_id: int, lines: list[str]) -> LookupJob | None:
         """Start a lookup run of `lines` (domains or URLs) in case `case_id`."""

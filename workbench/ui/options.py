@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings
 
 from workbench.domain.errors import InvalidInput
+from workbench.domain.normalise import normalise_hostname, normalise_ip, normalise_url
 from workbench.lookups.settings import LookupSettings, ServerAddress, parse_server
 from workbench.services.lookup_runs import LookupPlan
 
@@ -210,11 +213,14 @@ def read_options(settings: QSettings | None = None) -> dict[str, Any]:
 
 def write_options(values: dict[str, Any], settings: QSettings | None = None) -> None:
     """Store `values` after checking they make a valid `LookupSettings` (raises
-    InvalidInput naming the option's key otherwise, storing nothing)."""
+    InvalidInput naming the option's key otherwise, storing nothing). Numbers may be given
+    as typed text; they are stored as numbers."""
     lookup_settings(values)
     settings = settings or app_settings()
     for key, value in values.items():
         option = OPTIONS_BY_KEY[key]
+        if option.type in (int, float):
+            value = _number(values, key)
         if value == option.default:
             settings.remove(key)
         else:
@@ -231,31 +237,77 @@ def _overrides(text: str, key: str) -> dict[str, ServerAddress]:
         name, sep, address = line.partition("=")
         if not sep or not name.strip():
             raise InvalidInput(key, line, "each line must be NAME=HOST:PORT")
-        overrides[name.strip().lower().rstrip(".")] = parse_server(address, 43, key)
+        server_name = _host(name.strip(), key, line)
+        overrides[server_name] = _server(address, 43, key)
     return overrides
 
 
+def _host(host: str, key: str, shown: str) -> str:
+    """A server's host: an IP address or a valid host name (not `a b`, `-h`, `evil\x1b`,
+    300 characters...); InvalidInput naming the option and the text as typed."""
+    try:
+        return normalise_ip(host, key)
+    except InvalidInput:
+        pass
+    try:
+        return normalise_hostname(host, key).ascii
+    except InvalidInput as exc:
+        raise InvalidInput(key, shown, f"has a host that {exc.reason}") from None
+
+
+def _server(text: str, default_port: int, key: str) -> ServerAddress:
+    """HOST[:PORT] checked as `parse_server` does, and its host as `_host` does."""
+    if text.strip().startswith("[") and "]" not in text:
+        raise InvalidInput(key, text, "has a '[' without its ']' around the IPv6 host")
+    address = parse_server(text, default_port, key)
+    return ServerAddress(_host(address.host, key, text), address.port)
+
+
 def _url(text: str, key: str) -> str | None:
+    """An RDAP base URL: http(s), with a valid host and no user name or password (they
+    would be sent to the server); kept as typed."""
     text = text.strip()
     if not text:
         return None
-    if not text.startswith(("http://", "https://")):
+    if not text.lower().startswith(("http://", "https://")):
         raise InvalidInput(key, text, "must be an http:// or https:// URL")
+    try:
+        normalise_url(text, key)
+    except InvalidInput as exc:
+        raise InvalidInput(key, text, exc.reason) from None
+    if urlsplit(text).username is not None:
+        raise InvalidInput(key, text, "holds a user name or password; give the URL without")
     return text
 
 
 def _number(values: dict[str, Any], key: str) -> Any:
+    """The option's value as its type, within its range; InvalidInput naming the key
+    otherwise (typed text such as "abc", "7.5" for a count, "nan" or "inf" included)."""
     option = OPTIONS_BY_KEY[key]
     value = values.get(key, option.default)
-    try:
-        value = option.type(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(key, value, "is not a number") from None
-    if option.minimum is not None and value < option.minimum:
+    text = value.strip() if isinstance(value, str) else value
+    if text == "":
+        raise InvalidInput(key, value, "is empty")
+    if option.type is int:
+        try:
+            number: Any = int(text)
+        except (TypeError, ValueError):
+            raise InvalidInput(key, value, "is not a whole number") from None
+    else:
+        try:
+            number = float(text)
+        except (TypeError, ValueError):
+            raise InvalidInput(key, value, "is not a number") from None
+        if not math.isfinite(number):
+            raise InvalidInput(key, value, "is not a finite number")
+    if isinstance(value, str) and "_" in value:
+        # Python reads "1_000" as 1000; a person typing it meant something else.
+        raise InvalidInput(key, value, "is not a number")
+    if option.minimum is not None and number < option.minimum:
         raise InvalidInput(key, value, f"must be at least {option.minimum:g}")
-    if option.maximum is not None and value > option.maximum:
+    if option.maximum is not None and number > option.maximum:
         raise InvalidInput(key, value, f"must be at most {option.maximum:g}")
-    return value
+    return number
 
 
 def lookup_settings(values: dict[str, Any] | None = None) -> LookupSettings:
@@ -269,14 +321,12 @@ def lookup_settings(values: dict[str, Any] | None = None) -> LookupSettings:
     rdap = _url(str(get("lookups/rdap_base_url")), "lookups/rdap_base_url")
     rdap_ip = _url(str(get("lookups/rdap_ip_base_url")), "lookups/rdap_ip_base_url")
     return LookupSettings(
-        whois_server=parse_server(whois_server, 43, "lookups/whois_server")
-        if whois_server
-        else None,
+        whois_server=_server(whois_server, 43, "lookups/whois_server") if whois_server else None,
         whois_overrides=_overrides(str(get("lookups/whois_overrides")), "lookups/whois_overrides"),
         whois_follow_referral=bool(get("lookups/whois_follow_referral")),
         rdap_base_url=rdap,
         rdap_ip_base_url=rdap_ip or rdap,
-        dns_server=parse_server(str(get("lookups/dns_server")), 53, "lookups/dns_server"),
+        dns_server=_server(str(get("lookups/dns_server")), 53, "lookups/dns_server"),
         timeout_s=_number(values, "lookups/timeout_s"),
         dns_lifetime_s=_number(values, "lookups/dns_lifetime_s"),
         max_response_bytes=_number(values, "lookups/max_response_bytes"),

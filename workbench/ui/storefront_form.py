@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from workbench.domain.errors import InvalidInput, WorkbenchError
 from workbench.domain.kinds import EntityKind
 from workbench.domain.prices import parse_price
-from workbench.services.casework import add_evidence_bytes
+from workbench.services.casework import add_evidence_bytes, read_evidence_file
 from workbench.services.storefronts import StorefrontForm, record_storefront
 from workbench.services.ui_queries import entities_of_kind
 from workbench.store.database import writing
@@ -46,7 +46,6 @@ ATTACHMENT_KINDS = (
     ("document", "Document"),
     ("file", "Other file"),
 )
-MAX_ATTACHMENT_BYTES = 256 * 1024 * 1024
 
 
 def _lines(text: str) -> list[str]:
@@ -111,7 +110,7 @@ class StorefrontDialog(QDialog):
         self.attachments.verticalHeader().setVisible(False)
         self.attachments.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.attachments.setFixedHeight(100)
-        attach = QPushButton("Attach files…")
+        attach = self.attach_button = QPushButton("Attach files…")
         attach.clicked.connect(self._choose_files)
         detach = QPushButton("Remove file")
         detach.clicked.connect(
@@ -232,6 +231,8 @@ class StorefrontDialog(QDialog):
     # -- reading the form --------------------------------------------------------------
 
     def _prices(self) -> list:
+        """The filled price rows, each read by the core; InvalidInput("prices") naming the
+        row of the first one refused (a ':' typed into a cell would shift the parts)."""
         prices = []
         for row in range(self.prices.rowCount()):
             cells = [
@@ -239,8 +240,16 @@ class StorefrontDialog(QDialog):
                 for c in range(3)
             ]
             if not cells[0]:
-                continue  # an empty amount: a row not filled in
-            prices.append(parse_price(":".join(cells), "price"))
+                continue  # no amount: a row not filled in (it starts as "", USD, track)
+            for cell in cells:
+                if ":" in cell:
+                    raise InvalidInput(
+                        "prices", cell, f"has a ':' (row {row + 1}): one part per column"
+                    )
+            try:
+                prices.append(parse_price(":".join(cells), "prices"))
+            except InvalidInput as exc:
+                raise InvalidInput("prices", exc.value, f"{exc.reason} (row {row + 1})") from None
         return prices
 
     def _attachments(self) -> list[tuple[str, Path]]:
@@ -291,19 +300,10 @@ class StorefrontDialog(QDialog):
         def save(db) -> dict:
             # Read every file first, so a missing one refuses the form before anything
             # is written; then the storefront and the files in one transaction.
-            contents = []
-            for kind, path in attachments:
-                try:
-                    size = path.stat().st_size
-                    if size > MAX_ATTACHMENT_BYTES:
-                        raise InvalidInput("file", path.name, "is larger than 256 MiB")
-                    contents.append((kind, path.name, path.read_bytes()))
-                except FileNotFoundError:
-                    raise InvalidInput("file", str(path), "does not exist") from None
-                except OSError as exc:
-                    raise InvalidInput(
-                        "file", str(path), f"cannot be read ({exc.strerror})"
-                    ) from None
+            contents = [
+                (kind, path.name, read_evidence_file(path, "attachments"))
+                for kind, path in attachments
+            ]
             with writing(db):
                 result = record_storefront(db, case_id, form)
                 result["evidence"] = [

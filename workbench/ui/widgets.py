@@ -8,11 +8,14 @@ every label here is made with `plain_label` (Qt.PlainText).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime, Qt, QTimeZone
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QSizePolicy,
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.domain.errors import InvalidInput
+from workbench.domain.times import parse_when
 
 
 def plain_label(
@@ -244,3 +248,57 @@ def _style_error(label: QLabel) -> None:
     palette = label.palette()
     palette.setColor(QPalette.ColorRole.WindowText, warning_colour())
     label.setPalette(palette)
+
+
+class DateTimeField(QLineEdit):
+    """A date or date-time typed as text and read by the core (`parse_when`, as the
+    command line's `--at`), in UTC unless an offset is typed.
+
+    Why not QDateTimeEdit: it drops keystrokes it cannot place and, on leaving the field,
+    silently puts back the last valid value, so a mistyped date ("2009-02-29") would be
+    saved as some other date without a word. Here what was typed stays, and a date the
+    core refuses gets a message under the field."""
+
+    DISPLAY_FORMAT = "yyyy-MM-dd HH:mm"
+
+    def __init__(self, moment: QDateTime | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setPlaceholderText("YYYY-MM-DD or YYYY-MM-DD HH:MM (UTC unless +HH:MM is typed)")
+        self.setToolTip("ISO 8601: 2009-11-02, 2009-11-02 14:30 (UTC) or 2009-11-02T14:30+03:00")
+        if moment is not None:
+            self.setDateTime(moment)
+
+    def setDateTime(self, moment: QDateTime) -> None:
+        """Show `moment` in UTC, to the minute."""
+        self.setText(moment.toTimeZone(QTimeZone.utc()).toString(self.DISPLAY_FORMAT))
+
+    def moment(self, field: str) -> datetime:
+        """The typed moment in UTC; InvalidInput naming `field` when it is not one."""
+        return parse_when(self.text(), field)
+
+    def dateTime(self) -> QDateTime:
+        """The typed moment, or an invalid QDateTime when the text is not one."""
+        try:
+            moment = self.moment("date")
+        except InvalidInput:
+            return QDateTime()
+        return QDateTime(moment.astimezone(UTC))
+
+
+class NumberField(QLineEdit):
+    """A number typed as text and checked on saving (a settings value with a range).
+
+    Why not QSpinBox: it silently corrects an out-of-range value ("0" where 0.1 is the
+    least) to the last valid one when the field loses focus, so the user never learns
+    that what they typed was not kept."""
+
+    def __init__(self, parent: QWidget | None = None, *, decimals: bool = False):
+        super().__init__(parent)
+        self.decimals = decimals
+
+    def setValue(self, value: float) -> None:
+        self.setText(f"{float(value):g}" if self.decimals else str(int(value)))
+
+    def value(self) -> str:
+        """The text as typed; the caller converts and checks it."""
+        return self.text()
