@@ -303,7 +303,7 @@ REFUSED: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
             "--kind",
             "whois",
             "--domain",
-            "soundsbox.test",
+            "chansons-exemple.lu",  # what the WHOIS file is about
             *CAPTURED,
             "--source",
             NOT_UTF8,

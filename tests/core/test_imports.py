@@ -5,6 +5,8 @@ claimed kind is refused, naming the file, with nothing stored."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,14 +186,204 @@ def test_each_kind_refuses_what_is_not_its_own(store, store_path, kind, subject,
 
 def test_a_whois_refusal_or_no_match_is_imported_as_what_it_is_not_as_empty_data(store):
     limited = import_files(store, "whois", "soundsbox.test", WHOIS / "rate_limited_pir.txt")
-    missing = import_files(store, "whois", "soundsbox.test", WHOIS / "not_found_verisign.txt")
+    # Verisign's no-match names the domain it was asked about: it is imported as that one.
+    missing = import_files(
+        store, "whois", "nosuchname-example.com", WHOIS / "not_found_verisign.txt"
+    )
     assert (limited.status, missing.status) == ("rate_limited", "not_found")
     assert limited.link_ids == missing.link_ids == []
     domain = find_entity(store, EntityKind.DOMAIN, "soundsbox.test")
-    assert [s["status"] for s in entity_snapshots(store, domain.id)] == [
-        "rate_limited",
-        "not_found",
-    ]
+    assert [s["status"] for s in entity_snapshots(store, domain.id)] == ["rate_limited"]
+    unknown = find_entity(store, EntityKind.DOMAIN, "nosuchname-example.com")
+    assert [s["status"] for s in entity_snapshots(store, unknown.id)] == ["not_found"]
+
+
+# --- the record must be about the domain it is imported as --------------------------------
+
+SOUNDSBOX_RDAP = RDAP / "domain-soundsbox.test-registry.json"
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "about"),
+    [
+        ("whois", WHOIS / "soundsbox_test_registry.txt", "soundsbox.test"),
+        ("whois", WHOIS / "soundsbox_test_registrar.txt", "soundsbox.test"),
+        ("whois", WHOIS / "de_denic.txt", "musikladen-beispiel.de"),
+        ("whois", WHOIS / "lu_dnslu.txt", "chansons-exemple.lu"),
+        ("whois", WHOIS / "ru_tci.txt", "pesni-magazin.ru"),
+        ("whois", WHOIS / "at_nicat.txt", "klangarchiv-beispiel.at"),
+        ("whois", WHOIS / "com_verisign_thin.txt", "melodymart-example.com"),
+        ("whois", WHOIS / "not_found_verisign.txt", "nosuchname-example.com"),
+        ("rdap", SOUNDSBOX_RDAP, "soundsbox.test"),
+        ("rdap", RDAP / "domain-example.com-verisign.json", "example.com"),
+    ],
+)
+def test_a_record_about_another_domain_is_refused_naming_both(store, store_path, kind, path, about):
+    before = dump_tables(store_path)
+    with pytest.raises(InvalidInput) as refused:
+        import_files(store, kind, "allofmp3.test", path)
+    message = str(refused.value)
+    assert path.name in message and "\n" not in message
+    assert f"about {about}, not allofmp3.test" in message
+    assert dump_tables(store_path) == before
+
+
+def test_the_cli_refuses_a_record_about_another_domain_in_one_line(run_cli, store_path):
+    db = open_store(store_path)
+    case_id = new_case(db, "AllofMP3").id
+    db.close()
+    before = dump_tables(store_path)
+    common = ["evidence", "import", "--case", str(case_id), "--domain", "allofmp3.test"]
+    common += ["--captured-at", CLAIMED]
+    refused = run_cli.many(
+        (*common, "--kind", "whois", str(WHOIS / "soundsbox_test_registry.txt")),
+        (*common, "--kind", "rdap", str(SOUNDSBOX_RDAP)),
+        # The registry's answer is right, the registrar's is about another domain.
+        (
+            *common,
+            "--kind",
+            "whois",
+            str(WHOIS / "allofmp3_test_registry.txt"),
+            str(WHOIS / "soundsbox_test_registrar.txt"),
+        ),
+    )
+    abouts = ("WHOIS record", "RDAP document", "WHOIS record")
+    for result, about in zip(refused, abouts, strict=True):
+        assert result.code == 2, result
+        assert result.stdout == ""
+        assert len(result.stderr.splitlines()) == 1, result
+        assert f"is an {about}" in result.stderr or f"is a {about}" in result.stderr, result
+        assert "about soundsbox.test, not allofmp3.test" in result.stderr, result
+    assert dump_tables(store_path) == before
+
+
+def _renamed_rdap(tmp_path: Path, **names) -> Path:
+    doc = json.loads(SOUNDSBOX_RDAP.read_text("utf-8"))
+    for key, value in names.items():
+        if value is None:
+            doc.pop(key, None)
+        else:
+            doc[key] = value
+    path = tmp_path / "renamed.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("given", "names"),
+    [
+        ("müller.test", {"ldhName": "xn--mller-kva.test"}),
+        ("xn--mller-kva.test", {"ldhName": "XN--MLLER-KVA.TEST", "unicodeName": "müller.test"}),
+        ("MÜLLER.test.", {"ldhName": "xn--mller-kva.test.", "unicodeName": "Müller.test"}),
+        ("müller.test", {"ldhName": None, "unicodeName": "müller.test"}),
+    ],
+)
+def test_idn_forms_of_the_same_name_are_the_same_domain(store, tmp_path, given, names):
+    recorded = import_files(store, "rdap", given, _renamed_rdap(tmp_path, **names))
+    assert recorded.status == "ok"
+    domain = find_entity(store, EntityKind.DOMAIN, "xn--mller-kva.test")
+    assert domain is not None and domain == find_entity(store, EntityKind.DOMAIN, "müller.test")
+    assert store.execute("SELECT count(*) FROM entities WHERE kind = 'domain'").fetchone()[0] == 1
+
+
+def test_an_rdap_document_whose_two_names_disagree_is_refused(store, tmp_path):
+    path = _renamed_rdap(tmp_path, unicodeName="soundsb0x.test")
+    with pytest.raises(InvalidInput, match=r"about soundsb0x\.test, not soundsbox\.test"):
+        import_files(store, "rdap", "soundsbox.test", path)
+
+
+def test_an_rdap_document_with_no_name_is_refused(store, tmp_path):
+    path = _renamed_rdap(tmp_path, ldhName=None, unicodeName=None)
+    with pytest.raises(InvalidInput, match="no ldhName"):
+        import_files(store, "rdap", "soundsbox.test", path)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Domain Name: XN--MLLER-KVA.TEST",
+        "domain:        müller.test",
+        "domainname:    Müller.Test.",
+        "Domain name:\n        müller.test",  # Nominet
+        "[Domain Name]                   MÜLLER.TEST",  # JPRS
+        "Domain Name  : xn--mller-kva.test",
+    ],
+)
+def test_whois_name_lines_in_any_registry_style_and_idn_form_match(store, header):
+    text = f"{header}\nRegistrant Name: Hans Müller\nRegistrant Email: hans@example.test\n"
+    recorded = import_recording(
+        store,
+        case_id=None,
+        kind="whois",
+        subject="müller.test",
+        raws=[text.encode("utf-8")],
+        captured_at=CLAIMED_AT,
+        filenames=["printout.txt"],
+    )
+    assert recorded.status == "ok" and "names no domain" not in (recorded.reason or "")
+    other = re.sub("xn--mller-kva|müller", "muller", text, flags=re.IGNORECASE)
+    assert other != text
+    with pytest.raises(InvalidInput, match=r"about muller\.test, not xn--mller-kva\.test"):
+        import_recording(
+            store,
+            case_id=None,
+            kind="whois",
+            subject="müller.test",
+            raws=[other.encode("utf-8")],
+            captured_at=CLAIMED_AT,
+            filenames=["other.txt"],
+        )
+
+
+def test_a_whois_text_naming_no_domain_imports_with_a_recorded_warning(run_cli, store_path):
+    """An old printout of the contact part only: accepted, on the importer's word, and said
+    so on stderr, in --json and in the stored lookup's reason."""
+    db = open_store(store_path)
+    case_id = new_case(db, "Soundsbox").id
+    db.close()
+    printout = store_path.parent / "printout.txt"
+    printout.write_text(
+        "Registrant Name: Pedro Kresker\nRegistrant Email: pedro@soundsbox.test\n"
+        "Registrar: Example Registrar SA\nDomain Status: ok\n",
+        "utf-8",
+    )
+    result = run_cli(
+        "--json", "evidence", "import", "--case", str(case_id), "--domain", "soundsbox.test",
+        "--kind", "whois", "--captured-at", CLAIMED, str(printout),
+    )  # fmt: skip
+    assert result.code == 0, result
+    said = "printout.txt names no domain: recorded as about soundsbox.test on the importer's word"
+    assert result.stderr.count("workbench: warning:") == 1 and said in result.stderr
+    data = json.loads(result.stdout)
+    assert data["warnings"] == [said] and data["status"] == "ok"
+    db = open_store(store_path)
+    domain = find_entity(db, EntityKind.DOMAIN, "soundsbox.test")
+    (snapshot,) = entity_snapshots(db, domain.id)
+    assert said in snapshot["reason"]
+    assert find_entity(db, EntityKind.EMAIL, "pedro@soundsbox.test") is not None
+    assert verify_store(db).ok
+    db.close()
+
+
+def test_importing_a_lookalike_domain_warns_and_imports(run_cli, store_path, tmp_path):
+    db = open_store(store_path)
+    case_id = new_case(db, "Lookalike").id
+    db.close()
+    record = tmp_path / "whois.txt"
+    record.write_text(
+        "Domain Name: xn--pypal-4ve.com\nRegistrant Name: Someone\n"
+        "Registrant Email: someone@example.test\n",
+        "utf-8",
+    )
+    result = run_cli(
+        "--json", "evidence", "import", "--case", str(case_id), "--domain", "pаypal.com",
+        "--kind", "whois", "--captured-at", CLAIMED, str(record),
+    )  # fmt: skip
+    assert result.code == 0, result
+    data = json.loads(result.stdout)
+    assert data["query"] in ("xn--pypal-4ve.com", "pаypal.com")
+    assert len(data["warnings"]) == 1 and "mixes Cyrillic and Latin" in data["warnings"][0]
+    assert "workbench: warning:" in result.stderr and "reads like 'paypal'" in result.stderr
 
 
 # --- RDAP of an address, and DNS answers --------------------------------------------------

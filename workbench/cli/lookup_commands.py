@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from workbench.cli.output import CommandResult, table
 from workbench.domain.errors import InvalidInput, NotFound
+from workbench.domain.homoglyphs import value_warnings
 from workbench.domain.times import parse_when
 from workbench.lookups.settings import LookupSettings, parse_server
 
@@ -346,6 +347,7 @@ def evidence_import_command(args, db: Database) -> CommandResult:
             raise InvalidInput("file", name, "does not exist") from None
         except OSError as exc:
             raise InvalidInput("file", name, f"cannot be read ({exc.strerror})") from None
+    warnings: list[str] = []
     recorded = import_recording(
         db,
         case_id=args.case,
@@ -355,14 +357,18 @@ def evidence_import_command(args, db: Database) -> CommandResult:
         captured_at=captured_at,
         source=args.source,
         filenames=[Path(name).name for name in args.files],
+        warnings=warnings,
     )
-    data = recorded.as_dict()
+    if args.kind != "rdap_ip":
+        warnings[:0] = value_warnings("domain", recorded.query, subject)
+    data = {**recorded.as_dict(), "warnings": warnings}
     return CommandResult(
         data,
         f"imported {args.kind} of {recorded.query}: {recorded.status}; "
         f"evidence {recorded.evidence_ids}, "
         f"{len(recorded.entity_ids)} entities, "
         f"{len(recorded.link_ids)} links",
+        warnings=warnings,
     )
 
 

@@ -5,12 +5,24 @@ lookup, and marked as imported with the capture time its supplier claims.
 Several files make one lookup: a registry's WHOIS answer and its registrar's, the registry
 and registrar RDAP documents, or the DNS answers to several questions. The demo case is
 built the same way, so it exercises the real pipeline.
+
+Every file must be about the domain it is imported as, or its contacts would be linked
+to the wrong name. A DNS message must ask about it; an RDAP document's `ldhName` and
+`unicodeName` must both name it (an RDAP domain document without a name is not one);
+every domain-name line of a WHOIS text ("Domain Name:", "domain:", "domainname:",
+Nominet's name on the line after "Domain name:", JPRS's "[Domain Name]", Verisign's
+`No match for "X".`) must name it. Names compare in their A-label form, so `müller.de`
+and `xn--mller-kva.de` are the same domain. A WHOIS text that names no domain at all (an
+old printout, a registrar's contact sheet, a "no match" without the name) is accepted:
+it is what the investigator has, and they named the domain. That is then recorded in the
+lookup's reason, kept with its snapshot, and handed back as a warning.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import dns.exception
@@ -19,7 +31,12 @@ from sqlite_utils import Database
 
 from workbench.domain.errors import InvalidInput, WorkbenchError
 from workbench.domain.kinds import EntityKind
-from workbench.domain.normalise import Hostname, normalise_domain, normalise_ip
+from workbench.domain.normalise import (
+    Hostname,
+    normalise_domain,
+    normalise_hostname,
+    normalise_ip,
+)
 from workbench.lookups.dns_parse import (
     DnsParseError,
     capture_query,
@@ -28,7 +45,12 @@ from workbench.lookups.dns_parse import (
     render_dns_capture,
     summarise_dns_facts,
 )
-from workbench.lookups.rdap_parse import merge_registration_facts, parse_rdap_domain, parse_rdap_ip
+from workbench.lookups.rdap_parse import (
+    load_rdap_json,
+    merge_registration_facts,
+    parse_rdap_domain,
+    parse_rdap_ip,
+)
 from workbench.lookups.results import Capture, LookupOutcome, LookupStatus
 from workbench.lookups.whois_parse import (
     decode_whois,
@@ -55,10 +77,12 @@ def import_recording(
     captured_at: datetime,
     source: str | None = None,
     filenames: Sequence[str] = (),
+    warnings: list[str] | None = None,
 ) -> RecordedLookup:
     """Parse `raws` as one `kind` lookup of `subject` (a domain, or an address for rdap_ip)
-    and record it as imported. What does not parse as that kind is refused, naming the
-    file, and nothing is stored."""
+    and record it as imported. What does not parse as that kind, or is about another
+    domain, is refused, naming the file, and nothing is stored. What was accepted but
+    should be said (a WHOIS text that names no domain) is appended to `warnings`."""
     if kind not in IMPORT_KINDS:
         raise InvalidInput("--kind", kind, f"must be one of: {', '.join(IMPORT_KINDS)}")
     if not raws:
@@ -83,8 +107,18 @@ def import_recording(
     else:
         domain = normalise_domain(subject, "--domain")
         reader = {"whois": _whois, "rdap": _rdap, "dns": _dns}[kind]
-        outcome, facts = reader(domain, list(raws), names, captured_at, server)
+        unnamed: list[str] = []
+        extra = {"unnamed": unnamed} if kind == "whois" else {}
+        outcome, facts = reader(domain, list(raws), names, captured_at, server, **extra)
         subject_kind, subject_value = EntityKind.DOMAIN, domain.ascii
+        if unnamed:
+            said = (
+                f"{', '.join(unnamed)} names no domain: recorded as about {domain.ascii} "
+                "on the importer's word"
+            )
+            outcome = replace(outcome, reason=f"{outcome.reason}; {said}")
+            if warnings is not None:
+                warnings.append(said)
     with writing(db):
         entity = subject_entity(db, subject_kind, subject_value, case_id)
         return record_lookup(
@@ -114,12 +148,17 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _whois(domain: Hostname, raws, names, captured_at, server):
-    """The first file is the registry's answer; a second one its registrar's."""
+def _whois(domain: Hostname, raws, names, captured_at, server, unnamed: list | None = None):
+    """The first file is the registry's answer; a second one its registrar's. The names
+    of files that name no domain are added to `unnamed`."""
     tld = domain.ascii.rsplit(".", 1)[-1]
     captures, facts = [], None
     for raw, name in zip(raws, names, strict=False):
         text = _parse(lambda raw=raw: decode_whois(raw, tld), "whois", name)
+        named = _whois_names(text)
+        _refuse_other_domain(domain, named, "whois", name)
+        if not named and unnamed is not None:
+            unnamed.append(name)
         captures.append(Capture("whois", server, domain.ascii, raw, captured_at, 0.0))
         # As in a live lookup: a refusal or "no match" is recorded as such, never as a
         # registration without data; after the registry's answer it adds nothing.
@@ -149,11 +188,73 @@ def _rdap(domain: Hostname, raws, names, captured_at, server):
     captures, facts = [], None
     for raw, name in zip(raws, names, strict=False):
         parsed = _parse(lambda raw=raw: parse_rdap_domain(raw), "rdap", name)
+        _refuse_other_domain(domain, _rdap_names(raw), "rdap", name)
         captures.append(
             Capture("rdap", server, domain.ascii, raw, captured_at, 0.0, "application/rdap+json")
         )
         facts = parsed if facts is None else merge_registration_facts(facts, parsed)
     return LookupOutcome(LookupStatus.OK, captures, "imported"), facts
+
+
+# "Domain Name:", "domain:", "domainname:", "Domain_Name:", "Domain name  :" (Nominet puts
+# the value on the next, indented line); JPRS's "[Domain Name]   EXAMPLE.JP"; Verisign's
+# 'No match for "EXAMPLE.COM".'
+_WHOIS_NAME_KEY = re.compile(r"^[ \t]*(?:domain[ _-]?name|domain)[ \t]*:[ \t]*(\S*)", re.IGNORECASE)
+_WHOIS_JPRS_NAME = re.compile(r"^[ \t]*(?:[a-z]\.[ \t]*)?\[domain name\][ \t]+(\S+)", re.IGNORECASE)
+_WHOIS_NO_MATCH = re.compile(r'^[ \t]*no match for[ \t]+"([^"\s]+)"', re.IGNORECASE)
+
+
+def _whois_names(text: str) -> list[str]:
+    """The domain names (A-labels) a WHOIS text says it is about, in order, each once.
+    Values that are not host names ("REDACTED", an address) are left out."""
+    lines = text.split("\n")
+    values = []
+    for number, line in enumerate(lines):
+        key = _WHOIS_NAME_KEY.match(line)
+        if key:
+            value = key.group(1)
+            following = lines[number + 1] if number + 1 < len(lines) else ""
+            if not value and following[:1] in (" ", "\t"):
+                value = following.strip().split(" ")[0]
+            values.append(value)
+            continue
+        other = _WHOIS_JPRS_NAME.match(line) or _WHOIS_NO_MATCH.match(line)
+        if other:
+            values.append(other.group(1))
+    return _host_names(values)
+
+
+def _rdap_names(raw: bytes) -> list[str]:
+    """The names an RDAP domain document gives itself (ldhName and unicodeName)."""
+    try:
+        doc = load_rdap_json(raw)
+    except WorkbenchError:
+        return []
+    return _host_names([doc.get("ldhName"), doc.get("unicodeName")], keep_unreadable=True)
+
+
+def _host_names(values, *, keep_unreadable: bool = False) -> list[str]:
+    names = []
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        try:
+            names.append(normalise_hostname(value.strip().rstrip(".,;"), "name").ascii)
+        except InvalidInput:
+            if keep_unreadable:  # a document's own name field: shown as it is
+                names.append(value.strip()[:120])
+    return list(dict.fromkeys(names))
+
+
+def _refuse_other_domain(domain: Hostname, names: list[str], kind: str, filename: str) -> None:
+    others = [name for name in names if name != domain.ascii]
+    if others:
+        label = "an RDAP document" if kind == "rdap" else "a WHOIS record"
+        raise InvalidInput(
+            "file",
+            filename,
+            f"is {label} about {', '.join(others)}, not {domain.ascii}",
+        )
 
 
 def _dns(domain: Hostname, raws, names, captured_at, server):
