@@ -676,6 +676,9 @@ def test_each_bad_value_gets_one_inline_message_and_changes_nothing(
             assert word in message, f"{word!r} not in {message!r}"
         assert "Traceback" not in message and "Internal error" not in message, message
         assert errors[0].textFormat() == Qt.TextFormat.PlainText
+        for label in dialog.findChildren(QLabel):  # markup typed or quoted stays literal
+            if "<" in label.text():
+                assert label.textFormat() == Qt.TextFormat.PlainText, label.text()
         assert dialog.isVisible(), "the dialog stays open to correct the value"
         assert save_button(dialog).isEnabled()
         assert not _message_boxes(), "no message box on top of the inline message"
@@ -846,3 +849,71 @@ def test_a_lookalike_is_looked_up_once_the_user_asks_again(qtbot, make_window, s
     keys = {row[0] for row in window.db.execute("SELECT key FROM entities WHERE kind = 'domain'")}
     assert keys == {"xn--pypal-4ve.com"}
     assert not _message_boxes()
+
+
+# -- once corrected, the same dialog saves what was typed --------------------------------
+
+
+def _one_case(store_path: Path) -> int:
+    db = open_store(store_path)
+    try:
+        return casework.new_case(db, "Soundsbox").id
+    finally:
+        db.close()
+
+
+def test_a_mistyped_date_once_corrected_is_stored_exactly_as_typed(qtbot, make_window, store_path):
+    window = make_window(store_path)
+    window.open_case(_one_case(store_path))
+    dialog = window.add_event()
+    type_into(qtbot, dialog.text, "Notice sent to the registrar")
+    type_into(qtbot, dialog.at, "2009-02-29 14:30")
+    click(qtbot, save_button(dialog))
+    assert dialog.errors.label("at").isVisible()
+    type_into(qtbot, dialog.at, "2009-03-01 14:30")
+    click(qtbot, dialog.has_deadline)
+    type_into(qtbot, dialog.deadline, "2009-03-15T18:00+03:00")
+    click(qtbot, save_button(dialog))
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+    row = window.db.execute("SELECT at, deadline FROM events").fetchone()
+    assert row[0].startswith("2009-03-01T14:30:00") and row[1].startswith("2009-03-15T15:00:00")
+
+
+def test_a_refused_title_once_corrected_renames_the_case_and_can_be_undone(
+    qtbot, make_window, store_path
+):
+    case_id = _one_case(store_path)
+    window = make_window(store_path)
+    window.cases_page.select_case(case_id)
+    dialog = window.rename_case()
+    type_into(qtbot, dialog.title, "   ")
+    click(qtbot, save_button(dialog))
+    assert dialog.errors.label("title").isVisible() and not window.undo_stack.count()
+    type_into(qtbot, dialog.title, "Soundsbox (closed)")
+    click(qtbot, save_button(dialog))
+    assert not dialog.isVisible()
+    title = lambda: window.db.execute("SELECT title FROM cases").fetchone()[0]  # noqa: E731
+    qtbot.waitUntil(lambda: title() == "Soundsbox (closed)", timeout=10_000)
+    window.undo()
+    qtbot.waitUntil(lambda: title() == "Soundsbox", timeout=10_000)
+
+
+def test_a_refused_domain_once_corrected_is_looked_up(qtbot, make_window, store_path):
+    case_id = _one_case(store_path)
+    stored = options.read_options()
+    stored["lookups/offline"] = True
+    options.write_options(stored)
+    window = make_window(store_path)
+    window.open_case(case_id)
+    dialog = window.look_up_one()
+    type_into(qtbot, dialog.domain, "-hevil.com")
+    qtbot.keyClick(dialog.domain, Qt.Key.Key_Return)
+    assert dialog.errors.label("domain").isVisible() and window.lookup_job is None
+    type_into(qtbot, dialog.domain, "https://www.soundsbox.test/shop")
+    qtbot.keyClick(dialog.domain, Qt.Key.Key_Return)
+    assert not dialog.isVisible()
+    job = window.lookup_job
+    qtbot.waitUntil(lambda: not job.running, timeout=20_000)
+    idle(qtbot, window)
+    keys = {row[0] for row in window.db.execute("SELECT key FROM entities WHERE kind = 'domain'")}
+    assert keys == {"soundsbox.test"}
