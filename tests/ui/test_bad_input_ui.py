@@ -797,8 +797,8 @@ def test_a_lookalike_name_is_flagged_and_the_first_look_up_only_confirms(
         for word in words:
             assert word in warning.text(), f"{word!r} not in {warning.text()!r}"
         click(qtbot, save_button(dialog))
+        qtbot.waitUntil(lambda: dialog.look_up_button.text() == "Look up anyway", timeout=10_000)
         assert dialog.isVisible(), "the first Look up makes sure the warning was seen"
-        assert dialog.look_up_button.text() == "Look up anyway"
         assert not _visible_errors(dialog) and not _message_boxes()
         assert window.lookup_job is None or not window.lookup_job.running
         idle(qtbot, window)
@@ -838,10 +838,11 @@ def test_a_lookalike_is_looked_up_once_the_user_asks_again(qtbot, make_window, s
     dialog = window.look_up_one()
     type_into(qtbot, dialog.domain, "pаypal.com")
     qtbot.keyClick(dialog.domain, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.look_up_button.text() == "Look up anyway", timeout=10_000)
     assert dialog.isVisible() and dialog.warning.isVisible()
     assert window.lookup_job is None
     qtbot.keyClick(dialog.domain, Qt.Key.Key_Return)
-    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
     job = window.lookup_job
     assert job is not None
     qtbot.waitUntil(lambda: not job.running, timeout=20_000)
@@ -908,10 +909,11 @@ def test_a_refused_domain_once_corrected_is_looked_up(qtbot, make_window, store_
     dialog = window.look_up_one()
     type_into(qtbot, dialog.domain, "-hevil.com")
     qtbot.keyClick(dialog.domain, Qt.Key.Key_Return)
-    assert dialog.errors.label("domain").isVisible() and window.lookup_job is None
+    qtbot.waitUntil(dialog.errors.label("domain").isVisible, timeout=10_000)
+    assert window.lookup_job is None
     type_into(qtbot, dialog.domain, "https://www.soundsbox.test/shop")
     qtbot.keyClick(dialog.domain, Qt.Key.Key_Return)
-    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
     job = window.lookup_job
     qtbot.waitUntil(lambda: not job.running, timeout=20_000)
     idle(qtbot, window)

@@ -157,8 +157,9 @@ class LookupDialog(QDialog):
 
     chosen = Signal(str)  # the text as typed, for `MainWindow.look_up_domains`
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
+    def __init__(self, window):
+        super().__init__(window)
+        self.window_ = window
         self.setWindowTitle("Look up a domain")
         self.setObjectName("lookup_dialog")
         self.domain = QLineEdit(objectName="lookup_domain")
@@ -207,13 +208,21 @@ class LookupDialog(QDialog):
         self.look_up_button.setText("Look up")
 
     def submit(self) -> None:
+        """Check the name on the reader thread (the first check loads the Public Suffix
+        List, a tenth of a second the window would otherwise stall for)."""
         self.errors.clear()
         text = self.domain.text()
-        try:
-            normalise_domain(text, "domain")
-        except InvalidInput as exc:
-            self.errors.show(exc)
-            return
+        self.buttons.setEnabled(False)
+        self.window_.runner.read(
+            lambda _db: normalise_domain(text, "domain"),
+            lambda _name: self._checked(text),
+            self._refused,
+        )
+
+    def _checked(self, text: str) -> None:
+        self.buttons.setEnabled(True)
+        if text != self.domain.text():
+            return  # changed while being checked: the user asks again
         if self.warnings(text) and self._confirmed != text:
             self._show_warnings(text)
             self._confirmed = text
@@ -222,6 +231,15 @@ class LookupDialog(QDialog):
             return
         self.chosen.emit(text)
         self.accept()
+
+    def _refused(self, exc: BaseException) -> None:
+        self.buttons.setEnabled(True)
+        if isinstance(exc, InvalidInput):
+            self.errors.show(exc)
+        elif isinstance(exc, WorkbenchError):
+            self.errors.show_general(str(exc))
+        else:
+            self.errors.show_general(f"Internal error: {type(exc).__name__}: {exc}")
 
 
 EVENT_KINDS = (
