@@ -58,6 +58,32 @@ def wait_until(predicate, timeout_s: float) -> bool:
     return False
 
 
+def network_children(pid: int) -> list[int]:
+    """The live processes a run started from process `pid` to do its network work."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # ended while we looked
+            continue
+        # The fields after the command name: state, then the parent's pid.
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if int(parent) == pid and state != "Z" and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def check_after_kill(store_path: Path, run_id: int) -> tuple[int, int]:
     """The store is sound and holds whole domains only; returns (done, pending).
 
@@ -143,12 +169,20 @@ def test_a_bulk_lookup_killed_at_random_points_keeps_whole_domains_and_resumes(
                     f"(exit {process.returncode}): {process.stderr.read().decode()}"
                 )
             time.sleep(rng.uniform(0.0, 0.5))
+            helpers = network_children(process.pid)
             process.kill()
         finally:
             process.wait(10)
             stderr = process.stderr.read().decode()
             process.stderr.close()
         assert process.returncode == -9, (seed, stderr)
+        # A run of this size asks the servers from a child process; with the run killed
+        # nothing it fetched could be stored, so it must stop asking too.
+        # (The first run has 100 domains to do; a resume with few left runs in-process.)
+        assert helpers or kill > 0, "the bulk run did its network work in its own process"
+        assert wait_until(lambda helpers=helpers: not any(map(alive, helpers)), 10), (
+            f"seed {seed}: the run's network process outlived the killed run"
+        )
         if run_id is None:
             # The user learns the run's id from the first line, before anything is done.
             match = re.search(r"lookup run (\d+) ", stderr)

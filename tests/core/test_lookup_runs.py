@@ -5,6 +5,7 @@ real peers; the command line and kill -9 are in test_lookup_cli and test_lookup_
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from tests.peers.scenario import ScenarioServers, scenario_servers
 from tests.peers.whois_server import Reply, WhoisPeer, fixture
 from workbench.domain.errors import NotFound
 from workbench.lookups.settings import LookupSettings
+from workbench.services.lookup_network import NETWORK_PROCESS, NETWORK_THREAD
 from workbench.services.lookup_runs import (
     CancelToken,
     LookupPlan,
@@ -89,6 +91,17 @@ def snapshot_counts(db: Database, run_id: int) -> dict[str, dict[str, int]]:
 
 def item_states(db: Database, run_id: int) -> dict[str, str]:
     return dict(db.execute("SELECT query, state FROM lookup_run_items WHERE run_id = ?", [run_id]))
+
+
+# The network half of a run in a worker thread (few domains) or a child process (bulk).
+NETWORK_MODES = pytest.mark.parametrize("in_process", [True, False], ids=["thread", "process"])
+
+
+def network_helpers() -> list[str]:
+    """What is left running of any run's network half in this process."""
+    threads = [t.name for t in threading.enumerate() if t.name.startswith(NETWORK_THREAD)]
+    children = [p.name for p in multiprocessing.active_children() if p.name == NETWORK_PROCESS]
+    return threads + children
 
 
 def fast(servers: ScenarioServers, registry: WhoisPeer | None = None, **changes) -> LookupSettings:
@@ -166,7 +179,10 @@ def test_two_hundred_domains_from_a_file_run_with_bounded_concurrency_and_steady
     assert verify_store(store).ok
 
 
-def test_a_cancelled_run_keeps_what_finished_and_a_resume_does_exactly_the_rest(servers, store):
+@NETWORK_MODES
+def test_a_cancelled_run_keeps_what_finished_and_a_resume_does_exactly_the_rest(
+    servers, store, in_process
+):
     names = ["soundsbox.test", *bulk_names(80)]
     settings = fast(servers, concurrency=10)
     run_id = start_run(store, parse_queries(names), case_id=None, plan=LookupPlan())
@@ -178,9 +194,15 @@ def test_a_cancelled_run_keeps_what_finished_and_a_resume_does_exactly_the_rest(
             cancel.cancel()
 
     report = run_lookups(
-        store, run_id, settings, on_progress=recorder(seen, stop_early), cancel=cancel
+        store,
+        run_id,
+        settings,
+        on_progress=recorder(seen, stop_early),
+        cancel=cancel,
+        in_process=in_process,
     )
     assert report.cancelled and 10 <= report.done < len(names)
+    assert network_helpers() == []  # the network half stopped with the run
 
     # What finished is stored, whole; what did not is untouched and still pending.
     states = item_states(store, run_id)
@@ -193,7 +215,7 @@ def test_a_cancelled_run_keeps_what_finished_and_a_resume_does_exactly_the_rest(
     assert unfinished.fetchone()[0] is None
 
     # Resumed: exactly the rest, no domain twice.
-    resumed = run_lookups(store, run_id, settings)
+    resumed = run_lookups(store, run_id, settings, in_process=in_process)
     assert (resumed.done, resumed.total, resumed.cancelled) == (len(names), len(names), False)
     assert {r["query"] for r in resumed.results} == set(states) - done
     counts = snapshot_counts(store, run_id)
@@ -224,7 +246,8 @@ def test_spellings_of_one_domain_make_one_item_of_the_run(servers, store):
     assert sorted(addresses) == ["192.0.2.10", "2001:db8::10"]
 
 
-def test_when_storing_fails_the_network_work_stops_too(servers, store):
+@NETWORK_MODES
+def test_when_storing_fails_the_network_work_stops_too(servers, store, in_process):
     # A progress callback that fails (a bug in a window, say) ends the run on the
     # writer's side; the lookups still in flight must not go on asking servers.
     names = bulk_names(150)
@@ -234,12 +257,14 @@ def test_when_storing_fails_the_network_work_stops_too(servers, store):
         raise RuntimeError("the window that showed progress is gone")
 
     with pytest.raises(RuntimeError, match="window"):
-        run_lookups(store, run_id, fast(servers, concurrency=4), on_progress=broken)
+        run_lookups(
+            store, run_id, fast(servers, concurrency=4), on_progress=broken, in_process=in_process
+        )
     time.sleep(0.2)  # a request already on its way when the run failed may still land
     asked = len(servers.rdap.requests)
     time.sleep(0.5)
     assert len(servers.rdap.requests) == asked, "lookups went on after the run failed"
-    assert not [t for t in threading.enumerate() if t.name == f"lookup-run-{run_id}"]
+    assert network_helpers() == []
     # What was stored before the failure stays stored, whole; the rest can be resumed.
     states = item_states(store, run_id)
     assert "pending" in states.values()

@@ -13,7 +13,9 @@ def to_iso(moment: datetime) -> str:
     """Aware datetime -> fixed-width UTC text (microseconds kept so order is exact)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: every time in the store is UTC and must say so")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: the same text (years 1000-9999) at a fraction of the cost,
+    # and every stored row carries times.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def from_iso(text: str) -> datetime:

@@ -86,7 +86,9 @@ class _DatagramInbox(asyncio.DatagramProtocol):
         self.inbox.put_nowait(exc)
 
 
-def _matches_query(raw: bytes, query: dns.message.Message) -> bool | None:
+def _matches_query(
+    raw: bytes, query: dns.message.Message, wire: bytes | None = None
+) -> bool | None:
     """Whether `raw` is the answer to `query`: same id, QR set, same question.
 
     Reads only the header and question (the rest is parsed once, later, from the
@@ -94,6 +96,8 @@ def _matches_query(raw: bytes, query: dns.message.Message) -> bool | None:
     and evidence of what the server sent. None when not even the header and question
     parse: not a DNS message at all.
     """
+    if wire is not None and _echoes_question(raw, wire):
+        return True
     try:
         head = dns.message.from_wire(raw, question_only=True)
     except Exception:  # dnspython raises many types on hostile input; all mean "not DNS"
@@ -104,6 +108,23 @@ def _matches_query(raw: bytes, query: dns.message.Message) -> bool | None:
         return True
     asked, got = query.question[0], head.question[0]
     return got.name == asked.name and got.rdtype == asked.rdtype and got.rdclass == asked.rdclass
+
+
+def _echoes_question(raw: bytes, wire: bytes) -> bool:
+    """The common case of `_matches_query`, read off the bytes: same id, QR set, one
+    question, and the question's bytes as we sent them (the name compared without case,
+    as DNS names compare). Anything else, the full check decides."""
+    end = 12
+    while end < len(wire) and wire[end]:  # the question's name: length-prefixed labels
+        end += wire[end] + 1
+    end += 5  # the name's final 0, then type and class
+    if len(raw) < end or raw[:2] != wire[:2] or not raw[2] & 0x80 or raw[4:6] != b"\0\1":
+        return False
+    name_end = end - 4
+    return (
+        raw[12:name_end].lower() == wire[12:name_end].lower()
+        and raw[name_end:end] == wire[name_end:end]
+    )
 
 
 def _is_truncated(raw: bytes) -> bool:
@@ -136,7 +157,7 @@ async def _udp_endpoint(
 
 
 async def _udp_exchange(
-    server: ServerAddress, query: dns.message.Message, junk: list[bytes]
+    server: ServerAddress, query: dns.message.Message, wire: bytes, junk: list[bytes]
 ) -> bytes:
     """Send `query` over UDP and wait for its answer.
 
@@ -147,12 +168,12 @@ async def _udp_exchange(
     """
     transport, protocol = await _udp_endpoint(server)
     try:
-        transport.sendto(query.to_wire())
+        transport.sendto(wire)
         while True:
             item = await protocol.inbox.get()
             if isinstance(item, Exception):
                 raise item
-            match = _matches_query(item, query)
+            match = _matches_query(item, query, wire)
             if match:
                 return item
             if match is None:
@@ -161,11 +182,10 @@ async def _udp_exchange(
         transport.close()
 
 
-async def _tcp_exchange(server: ServerAddress, query: dns.message.Message) -> bytes:
+async def _tcp_exchange(server: ServerAddress, wire: bytes) -> bytes:
     """Send `query` over TCP (two-byte length prefix, RFC 1035 4.2.2) and read one answer."""
     reader, writer = await asyncio.open_connection(server.host, server.port)
     try:
-        wire = query.to_wire()
         writer.write(struct.pack("!H", len(wire)) + wire)
         await writer.drain()
         (length,) = struct.unpack("!H", await reader.readexactly(2))
@@ -201,6 +221,7 @@ async def query_dns(server: ServerAddress, name: str, rdtype: str, timeout_s: fl
     is made of whatever answer arrived, even a truncated or malformed one.
     """
     query = dns.message.make_query(name, rdtype, use_edns=0, payload=EDNS_PAYLOAD)
+    wire = query.to_wire()
     exchange = DnsExchange(name=name.rstrip(".").lower(), rdtype=rdtype.upper())
     server_text = str(server)
     started_at = datetime.now(UTC)
@@ -225,13 +246,13 @@ async def query_dns(server: ServerAddress, name: str, rdtype: str, timeout_s: fl
     junk: list[bytes] = []
     try:
         async with asyncio.timeout(timeout_s):
-            raw = await _udp_exchange(server, query, junk)
+            raw = await _udp_exchange(server, query, wire, junk)
             keep(raw)
             if _is_truncated(raw):
                 step = "TCP"
-                keep(await _tcp_exchange(server, query))
+                keep(await _tcp_exchange(server, wire))
                 exchange.over_tcp = True
-                if not _matches_query(exchange.capture.raw, query):  # type: ignore[union-attr]
+                if not _matches_query(exchange.capture.raw, query, wire):  # type: ignore[union-attr]
                     exchange.status = LookupStatus.FAILED
                     exchange.reason = "the TCP answer does not match the query"
     except TimeoutError:

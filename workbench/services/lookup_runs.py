@@ -1,6 +1,7 @@
-"""Looking up domains, one or thousands: network work on an asyncio loop in a worker
-thread, storing on the calling thread (the store's single writer), progress reported
-through a callback the CLI and the UI share, cancellable, and resumable after a kill.
+"""Looking up domains, one or thousands: the network half asks the servers (in a worker
+thread, or for a bulk run in a child process: see lookup_network), the calling thread
+stores (the store's single writer), progress is reported through a callback the CLI and
+the UI share, and a run can be cancelled and resumed after a kill.
 
 Each domain's results are committed together with the mark that it is done, so after an
 interruption (even SIGKILL) a resumed run does exactly the domains not yet stored.
@@ -8,55 +9,40 @@ interruption (even SIGKILL) a resumed run does exactly the domains not yet store
 
 from __future__ import annotations
 
-import asyncio
 import json
+import multiprocessing
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlite_utils import Database
 
 from workbench.domain.errors import InvalidInput, NotFound
-from workbench.domain.kinds import EntityKind
-from workbench.domain.normalise import Hostname, normalise_domain, normalise_ip
+from workbench.domain.normalise import Hostname, normalise_domain
 from workbench.domain.times import to_iso, utc_now
-from workbench.lookups.results import LookupOutcome, LookupStatus
+from workbench.lookups.results import LookupStatus
 from workbench.lookups.settings import LookupSettings
-
-if TYPE_CHECKING:
-    from workbench.lookups.session import LookupSession
+from workbench.services.lookup_network import (
+    DomainLookup,
+    LookupPlan,
+    start_network_process,
+    start_network_thread,
+)
 from workbench.services.recording import RecordedLookup, record_lookup, subject_entity
 from workbench.store.cases import get_case
 from workbench.store.database import writing
 
+# Re-exported: callers name plans and build DomainLookups through this module.
+__all__ = ["DomainLookup", "LookupPlan"]
+
 BATCH_SECONDS = 0.2  # the writer commits what arrived within this window together
 BATCH_MAX = 50
-
-
-@dataclass(frozen=True)
-class LookupPlan:
-    """Which lookups to run for each domain."""
-
-    whois: bool = True
-    rdap: bool = True
-    dns: bool = True
-    ip_rdap: bool = True  # an RDAP lookup of every address DNS finds
-
-    def as_dict(self) -> dict[str, bool]:
-        return {"whois": self.whois, "rdap": self.rdap, "dns": self.dns, "ip_rdap": self.ip_rdap}
-
-
-@dataclass
-class DomainLookup:
-    """Everything the network said about one domain, before it is stored."""
-
-    position: int
-    domain: Hostname
-    # (protocol, subject kind, subject value, outcome, facts)
-    parts: list[tuple[str, EntityKind, str, LookupOutcome, Any]] = field(default_factory=list)
+# A run with more pending domains than this does its network half in a child process
+# (about half a second to start, repaid within a few dozen domains).
+PROCESS_THRESHOLD = 40
 
 
 @dataclass
@@ -181,11 +167,14 @@ def run_lookups(
     *,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
+    in_process: bool | None = None,
 ) -> RunReport:
     """Do the pending domains of run `run_id`; returns when all are stored or cancelled.
 
-    Blocks the calling thread, which must own `db`: it is the writer. Network work runs
-    on an asyncio loop in a worker thread.
+    Blocks the calling thread, which must own `db`: it is the writer. The network half
+    runs in a worker thread (`in_process=True`) or a child process (`False`); by default
+    a child process when more than PROCESS_THRESHOLD domains are pending and this process
+    may have children.
     """
     case_id, plan, items = pending_items(db, run_id)
     total = db.execute(
@@ -193,14 +182,13 @@ def run_lookups(
     ).fetchone()[0]
     cancel = cancel or CancelToken()
     progress = Progress(total=total, done=total - len(items))
-    results: queue.Queue[DomainLookup | BaseException | None] = queue.Queue()
-    worker = threading.Thread(
-        target=_network_thread,
-        args=(items, settings, plan, results, cancel),
-        name=f"lookup-run-{run_id}",
-        daemon=True,
-    )
-    worker.start()
+    if in_process is None:
+        # A daemonic process (the desktop app runs bulk lookups in one) may not start
+        # children of its own.
+        in_process = len(items) <= PROCESS_THRESHOLD or multiprocessing.current_process().daemon
+    start = start_network_thread if in_process else start_network_process
+    network = start(items, settings, plan, cancel)
+    results = network.results
     report = RunReport(run_id, total, progress.done, False, [])
     finished = False
     try:
@@ -215,7 +203,7 @@ def run_lookups(
                     finished = True
                     break
                 if isinstance(item, BaseException):
-                    worker.join()
+                    network.join(None)
                     raise item
                 batch.append(item)
                 if len(batch) >= BATCH_MAX:
@@ -232,9 +220,9 @@ def run_lookups(
         # Storing failed or was interrupted: stop the network work as well, or it would
         # go on asking servers for results nobody stores.
         cancel.cancel()
-        worker.join(5)
+        network.join(5)
         raise
-    worker.join()
+    network.join(None)
     report.results.sort(key=lambda result: result["position"])
     report.done = progress.done
     report.cancelled = cancel.cancelled and progress.done < total
@@ -291,8 +279,6 @@ def record_domain_lookup(
     imported: bool = False,
 ) -> list[RecordedLookup]:
     """Store every part of one domain's lookup (call inside `writing`)."""
-    from workbench.lookups.dns_parse import render_dns_capture
-
     recorded = []
     for protocol, kind, value, outcome, facts in lookup.parts:
         subject = subject_entity(db, kind, value, case_id)
@@ -306,83 +292,7 @@ def record_domain_lookup(
                 case_id=case_id,
                 run_id=run_id,
                 imported=imported,
-                render=render_dns_capture,
+                render=lookup.render,
             )
         )
     return recorded
-
-
-def _network_thread(
-    items: list[tuple[int, Hostname]],
-    settings: LookupSettings,
-    plan: LookupPlan,
-    results: queue.Queue,
-    cancel: CancelToken,
-) -> None:
-    try:
-        asyncio.run(_look_up_all(items, settings, plan, results, cancel))
-    except BaseException as exc:  # handed to the writer thread, which re-raises it
-        results.put(exc)
-    finally:
-        results.put(None)
-
-
-async def _look_up_all(
-    items: list[tuple[int, Hostname]],
-    settings: LookupSettings,
-    plan: LookupPlan,
-    results: queue.Queue,
-    cancel: CancelToken,
-) -> None:
-    slots = asyncio.Semaphore(max(1, settings.concurrency))
-    # The network stack (aiohttp, dnspython's transports) loads only when a run starts, so
-    # the desktop app and other commands that merely name a LookupPlan start quicker.
-    from workbench.lookups.session import LookupSession
-
-    async with LookupSession(settings) as session:
-
-        async def one(position: int, domain: Hostname) -> None:
-            async with slots:
-                if cancel.cancelled:
-                    return
-                results.put(await look_up_domain(session, position, domain, plan))
-
-        tasks = [asyncio.create_task(one(position, domain)) for position, domain in items]
-        watcher = asyncio.create_task(_watch_cancel(cancel, tasks))
-        await asyncio.gather(*tasks, return_exceptions=True)
-        watcher.cancel()
-        for task in tasks:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()
-
-
-async def _watch_cancel(cancel: CancelToken, tasks: list[asyncio.Task]) -> None:
-    while not cancel.cancelled:
-        await asyncio.sleep(0.05)
-    for task in tasks:
-        task.cancel()
-
-
-async def look_up_domain(
-    session: LookupSession, position: int, domain: Hostname, plan: LookupPlan
-) -> DomainLookup:
-    """WHOIS, RDAP and DNS of one domain at once, then RDAP of each address found."""
-    lookup = DomainLookup(position, domain)
-    jobs: dict[str, Any] = {}
-    if plan.whois:
-        jobs["whois"] = session.whois(domain)
-    if plan.rdap:
-        jobs["rdap"] = session.rdap_domain(domain)
-    if plan.dns:
-        jobs["dns"] = session.dns(domain)
-    answers = await asyncio.gather(*jobs.values())
-    for protocol, (outcome, facts) in zip(jobs, answers, strict=True):
-        lookup.parts.append((protocol, EntityKind.DOMAIN, domain.ascii, outcome, facts))
-    if plan.dns and plan.ip_rdap:
-        dns_facts = dict(zip(jobs, answers, strict=True))["dns"][1]
-        found = [normalise_ip(a) for a in (dns_facts.addresses if dns_facts else [])]
-        addresses = [a for a in dict.fromkeys(found) if session.claim_address(a)]
-        ip_answers = await asyncio.gather(*(session.rdap_ip(a) for a in addresses))
-        for address, (outcome, facts) in zip(addresses, ip_answers, strict=True):
-            lookup.parts.append(("rdap_ip", EntityKind.IP_ADDRESS, address, outcome, facts))
-    return lookup
