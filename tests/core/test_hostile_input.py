@@ -114,8 +114,10 @@ REFUSED: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ),
     (
         "domain",
-        "a lookup of an address",
-        ("lookup", "--offline", "--case", "1", "192.0.2.1"),
+        # A real address (192.0.2.1, http://192.0.2.1/shop/) is looked up as an address
+        # (test_storefront_addresses.py); one spelled as a name that ends in a number is not.
+        "a lookup of an address spelled as a name",
+        ("lookup", "--offline", "--case", "1", "http://127.1/shop/"),
         ("domain list", "IP address"),
     ),
     (

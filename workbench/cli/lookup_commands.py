@@ -32,7 +32,9 @@ def register(
         parents=[common],
         help="WHOIS, RDAP and DNS lookups of domains or URLs",
         description="Look up domains (or URLs: the registrable domain is used) and store "
-        "every response as evidence, linked into the case.",
+        "every response as evidence, linked into the case. An IP address, or a URL served at "
+        "one (a storefront on a bare address), has no domain: its WHOIS, RDAP and DNS "
+        "lookups are skipped and RDAP of the address's network is asked instead.",
     )
     p.add_argument("queries", nargs="*", metavar="DOMAIN_OR_URL")
     p.add_argument("--case", type=int)
@@ -192,6 +194,7 @@ def _read_lines(source: str) -> list[str]:
 
 
 def lookup_command(args, db: Database) -> CommandResult:
+    from workbench.services.address_lookups import address_in
     from workbench.services.lookup_runs import LookupPlan, parse_queries, run_lookups, start_run
 
     settings = settings_from_args(args)
@@ -199,19 +202,27 @@ def lookup_command(args, db: Database) -> CommandResult:
         if args.queries or args.from_file:
             raise InvalidInput("--resume", args.resume, "takes no domains: it finishes a run")
         run_id = args.resume
+        addresses = []
         if db.execute("SELECT 1 FROM lookup_runs WHERE id = ?", [run_id]).fetchone() is None:
             raise NotFound("lookup run", run_id)
     else:
         lines = list(args.queries) + (_read_lines(args.from_file) if args.from_file else [])
         if not lines:
             raise InvalidInput("domain", "", "give at least one DOMAIN_OR_URL or --from-file")
+        # A storefront on a bare address (http://203.0.113.7/shop/) has no domain: its
+        # address is looked up on its own, after the run, and the domain lookups skipped.
+        addresses = [a for a in map(address_in, lines) if a]
+        names = [line for line in lines if not address_in(line)]
         plan = LookupPlan(
             whois=not args.no_whois,
             rdap=not args.no_rdap,
             dns=not args.no_dns,
             ip_rdap=not args.no_ip_rdap,
         )
-        run_id = start_run(db, parse_queries(lines), case_id=args.case, plan=plan)
+        domains = parse_queries(names) if names or not addresses else []
+        if not domains:
+            return _address_lookups(args, db, settings, addresses, [])
+        run_id = start_run(db, domains, case_id=args.case, plan=plan)
     # Said before any lookup: after a kill -9 nothing else would tell the user which run
     # to resume.
     print(
@@ -246,7 +257,39 @@ def lookup_command(args, db: Database) -> CommandResult:
     text += f"\nrun {report.run_id}: {report.done} of {report.total} domains stored"
     if report.cancelled:
         text += f" (interrupted: workbench lookup --resume {report.run_id})"
+        return CommandResult(report.as_dict(), text)
+    if args.resume is None and addresses:
+        return _address_lookups(args, db, settings, addresses, [report.as_dict(), text])
     return CommandResult(report.as_dict(), text)
+
+
+def _address_lookups(
+    args, db: Database, settings, addresses: list[str], run: list
+) -> CommandResult:
+    """Look up `addresses` (storefronts on bare IPs) and report them after the domain run
+    given as `run` ([its dict, its text], or [] when there was none)."""
+    from workbench.services.address_lookups import look_up_addresses
+
+    found = look_up_addresses(
+        db, addresses, settings, case_id=args.case, ip_rdap=not args.no_ip_rdap
+    )
+    rows = []
+    for result in found:
+        rdap = "skipped (--no-ip-rdap)"
+        for lookup in result.lookups:
+            rdap = f"{lookup.status} (the address's network)"
+            if lookup.status != "ok" and lookup.reason:
+                rdap = f"{lookup.status} ({lookup.reason})"
+        rows.append([result.address, "skipped (an address)", rdap, "skipped (an address)"])
+    text = table(rows, ["ADDRESS", "WHOIS", "RDAP", "DNS"])
+    text += f"\n{len(found)} addresses: no domain to ask WHOIS, domain RDAP or DNS about"
+    data = (
+        run[0]
+        if run
+        else {"run_id": None, "total": 0, "done": 0, "cancelled": False, "results": []}
+    )
+    data["addresses"] = [result.as_dict() for result in found]
+    return CommandResult(data, f"{run[1]}\n{text}" if run else text)
 
 
 def _describe_found(db: Database, results: list[dict]) -> None:

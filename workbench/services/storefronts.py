@@ -1,16 +1,25 @@
 """Recording a storefront: the store itself, where it is served, who runs it, and the
-licence it claims, as entities and links in one transaction."""
+licence it claims, as entities and links in one transaction.
+
+A storefront is served at its URLs and at the domain of each; a URL whose host is an IP
+address (`http://203.0.113.7/shop/`: pirate shops do run on bare addresses) is served at
+that address instead, linked to the IP address entity, with no domain. Host names that
+merely end in a number (`http://127.1/`) are still refused: every URL parser reads them
+as addresses, but not all the same one.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
 from workbench.domain.kinds import EntityKind, LinkType
 from workbench.domain.licence_claims import read_licence_claim
-from workbench.domain.normalise import display_name, normalise_domain, normalise_url
+from workbench.domain.normalise import display_name, normalise_domain, normalise_ip, normalise_url
 from workbench.domain.prices import Price
 from workbench.store.database import writing
 from workbench.store.entities import ensure_entity
@@ -47,7 +56,10 @@ def record_storefront(db: Database, case_id: int, form: StorefrontForm) -> dict[
     ]
     # Validate the URLs up front so a bad one refuses the whole form.
     urls = [normalise_url(url, "url") for url in form.urls]
-    domains = list(dict.fromkeys(normalise_domain(url, "url").ascii for url in urls))
+    addresses = list(dict.fromkeys(filter(None, map(url_address, urls))))
+    domains = list(
+        dict.fromkeys(normalise_domain(url, "url").ascii for url in urls if not url_address(url))
+    )
     attrs: dict[str, Any] = {
         "urls": urls or None,
         "operator": form.operator,
@@ -77,6 +89,8 @@ def record_storefront(db: Database, case_id: int, form: StorefrontForm) -> dict[
             link(store, LinkType.SERVED_AT, entity(EntityKind.URL, url))
         for domain in domains:
             link(store, LinkType.SERVED_AT, entity(EntityKind.DOMAIN, domain))
+        for address in addresses:
+            link(store, LinkType.SERVED_AT, entity(EntityKind.IP_ADDRESS, address))
         if form.operator:
             link(entity(EntityKind.ORGANISATION, form.operator), LinkType.OPERATES, store)
         society_entities = []
@@ -101,3 +115,19 @@ def record_storefront(db: Database, case_id: int, form: StorefrontForm) -> dict[
         "entities": [e.as_dict() for e in made_entities],
         "links": [lk.as_dict() for lk in made_links],
     }
+
+
+def url_address(url: str) -> str | None:
+    """The IP address an http(s) URL is served at when its host is an address literal
+    (`http://203.0.113.7/shop/`, `http://[2001:db8::7]/`), canonical; None for a name."""
+    try:
+        host = urlsplit(url if "://" in url else "https://" + url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return normalise_ip(host, "url")
