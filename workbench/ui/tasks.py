@@ -8,7 +8,8 @@
   writer), its network work on an asyncio loop in a further thread (lookup_runs does that).
 
 Results come back on the main thread: worker threads never touch a widget, they hand a
-closure to `_deliver`, a queued signal, and the main thread's event loop runs it.
+closure to `_post`, and the main thread runs it (`_drain`: in order, a time budget per
+turn of the event loop, so a pile of results never freezes the window).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import multiprocessing
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from workbench.domain.errors import WorkbenchError
 from workbench.lookups.settings import LookupSettings
@@ -80,15 +82,23 @@ class _DatabaseThread:
 class TaskRunner(QObject):
     """Runs store work off the main thread and delivers results back onto it."""
 
-    _deliver = Signal(object)
+    _wake = Signal()
     failed = Signal(str, str)  # title, message: a task without its own error handler failed
     busy_changed = Signal(bool)
+
+    # The main thread runs delivered results for at most this long before it lets the
+    # event loop paint and answer input: results that piled up (a lookup run's batches
+    # while the machine was busy) are then spread over several turns, not run as one
+    # long stall.
+    BUDGET_S = 0.010
 
     def __init__(self, store_path: Path, parent: QObject | None = None):
         super().__init__(parent)
         self.store_path = Path(store_path)
         self._outstanding = 0
-        self._deliver.connect(self._run_on_main, Qt.ConnectionType.QueuedConnection)
+        self._inbox: deque[Callable[[], None] | None] = deque()
+        self._woken = threading.Event()
+        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
         self._writer = _DatabaseThread(self.store_path, "store-writer", False, self._post)
         self._reader = _DatabaseThread(self.store_path, "store-reader", True, self._post)
         self.lookup_job: LookupJob | None = None
@@ -96,8 +106,22 @@ class TaskRunner(QObject):
     # -- delivery ----------------------------------------------------------------------
 
     def _post(self, closure: Callable[[], None] | None) -> None:
-        """Called from worker threads: run `closure` on the main thread."""
-        self._deliver.emit(closure)
+        """Called from worker threads: run `closure` on the main thread, in order."""
+        self._inbox.append(closure)
+        if not self._woken.is_set():  # one wake-up queued at a time, however many results
+            self._woken.set()
+            self._wake.emit()
+
+    def _drain(self) -> None:
+        """Run delivered results in order until the inbox is empty or the time budget is
+        spent; then come back on the next turn of the event loop."""
+        self._woken.clear()  # before reading: a result posted from now on wakes us again
+        deadline = time.perf_counter() + self.BUDGET_S
+        while self._inbox:
+            self._run_on_main(self._inbox.popleft())
+            if self._inbox and time.perf_counter() > deadline:
+                QTimer.singleShot(0, self._drain)
+                return
 
     def _run_on_main(self, closure: Callable[[], None] | None) -> None:
         if closure is None:
