@@ -271,6 +271,64 @@ def test_a_dragged_node_keeps_its_place_when_the_case_is_opened_again(
     assert (position.x(), position.y()) == (4321.0, -1234.0)
 
 
+def test_the_graph_works_from_the_keyboard(qtbot, demo_window):
+    """Every node can be reached, shown and expanded without a mouse."""
+    window = demo_window
+    workspace = window.open_case(window.demo["Soundsbox"])
+    workspace.show_view(VIEW_GRAPH)
+    graph = workspace.graph
+    qtbot.waitUntil(lambda: graph.is_loaded, timeout=10_000)
+    view, scene = graph.view, graph.scene
+    view.setFocus()
+    # Tab walks the nodes one by one and shows each one's details.
+    qtbot.keyClick(view, Qt.Key.Key_Tab)
+    first = scene.selected_entity_ids()
+    assert len(first) == 1
+    name = scene.nodes[first[0]].value
+    qtbot.waitUntil(lambda: workspace.detail.title.text() == name, timeout=5000)
+    qtbot.keyClick(view, Qt.Key.Key_Tab)
+    second = scene.selected_entity_ids()
+    assert len(second) == 1 and second != first
+    qtbot.keyClick(view, Qt.Key.Key_Backtab)
+    assert scene.selected_entity_ids() == first
+    # Every node is reached by Tab, and past the last one focus leaves the graph.
+    seen = set(first)
+    for _ in range(len(scene.nodes) - 1):
+        qtbot.keyClick(view, Qt.Key.Key_Tab)
+        seen.update(scene.selected_entity_ids())
+    assert seen == set(scene.nodes)
+    qtbot.keyClick(view, Qt.Key.Key_Tab)
+    assert not view.hasFocus()
+    # An arrow key moves to a node in that direction.
+    view.setFocus()
+    roms = _entity_id(window, "collecting_society", "ROMS")
+    assert graph.select_entity(roms)
+    start = scene.nodes[roms].pos()
+    moved = False
+    for key, ahead in (
+        (Qt.Key.Key_Right, lambda p: p.x() > start.x()),
+        (Qt.Key.Key_Left, lambda p: p.x() < start.x()),
+        (Qt.Key.Key_Down, lambda p: p.y() > start.y()),
+        (Qt.Key.Key_Up, lambda p: p.y() < start.y()),
+    ):
+        assert graph.select_entity(roms)
+        qtbot.keyClick(view, key)
+        (now,) = scene.selected_entity_ids()
+        if now != roms:
+            assert ahead(scene.nodes[now].pos())
+            moved = True
+    assert moved
+    # Enter shows the current node's details; E expands it (ROMS brings in AllofMP3).
+    assert graph.select_entity(roms)
+    workspace.detail.show_entity_id(first[0])
+    qtbot.waitUntil(lambda: workspace.detail.title.text() == name, timeout=5000)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: workspace.detail.title.text() == "ROMS", timeout=5000)
+    qtbot.keyClick(view, Qt.Key.Key_E)
+    allofmp3 = _entity_id(window, "storefront", "AllofMP3")
+    qtbot.waitUntil(lambda: allofmp3 in scene.nodes, timeout=5000)
+
+
 def _large_case(window, store_path, count: int = 1000) -> int:
     case_id = new_case_in(store_path, "Large")
     db = open_store(store_path)

@@ -212,6 +212,7 @@ class GraphScene(QGraphicsScene):
         super().__init__(parent)
         self.nodes: dict[int, NodeItem] = {}
         self.edges: dict[int, EdgeItem] = {}
+        self.keyboard_node: NodeItem | None = None
         self.icons = True
         self.labels = True
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -226,6 +227,7 @@ class GraphScene(QGraphicsScene):
             node.set_detail(icons, labels)
 
     def clear_graph(self) -> None:
+        self.keyboard_node = None
         self.clear()
         self.nodes = {}
         self.edges = {}
@@ -275,11 +277,78 @@ class GraphScene(QGraphicsScene):
     def selected_entity_ids(self) -> list[int]:
         return [item.entity_id for item in self.selectedItems() if isinstance(item, NodeItem)]
 
+    # -- keyboard navigation: which node is next ---------------------------------------
+
+    def current_node(self) -> NodeItem | None:
+        """The node the keyboard is on: the one last moved to while it stays selected,
+        else the first selected node."""
+        selected = [item for item in self.selectedItems() if isinstance(item, NodeItem)]
+        if self.keyboard_node in selected:
+            return self.keyboard_node
+        return selected[0] if selected else None
+
+    def node_after(self, node: NodeItem | None, step: int) -> NodeItem | None:
+        """The next (step 1) or previous (-1) node in the order the graph was built (by
+        entity id), or None past either end (so Tab can leave the graph)."""
+        order = [item for item in self.nodes.values() if item.isVisible()]
+        if not order:
+            return None
+        if node is None or node not in order:
+            return order[0] if step > 0 else order[-1]
+        position = order.index(node) + step
+        return order[position] if 0 <= position < len(order) else None
+
+    def node_towards(self, node: NodeItem, dx: float, dy: float) -> NodeItem | None:
+        """The nearest node from `node` in the direction (dx, dy): within 45 degrees of it,
+        nodes off the line counting as farther (what the eye calls 'the one to the
+        right'); None when there is none that way."""
+        origin = node.pos()
+        best, best_score = None, float("inf")
+        for other in self.nodes.values():
+            if other is node or not other.isVisible():
+                continue
+            vx, vy = other.x() - origin.x(), other.y() - origin.y()
+            along = vx * dx + vy * dy
+            across = abs(vx * dy - vy * dx)
+            if along <= 0 or across > along:
+                continue
+            score = along + 2 * across
+            if score < best_score:
+                best, best_score = other, score
+        return best
+
+    def node_nearest(self, x: float, y: float) -> NodeItem | None:
+        nodes = [item for item in self.nodes.values() if item.isVisible()]
+        if not nodes:
+            return None
+        return min(nodes, key=lambda item: (item.x() - x) ** 2 + (item.y() - y) ** 2)
+
+
+ARROWS = {
+    Qt.Key.Key_Left: (-1.0, 0.0),
+    Qt.Key.Key_Right: (1.0, 0.0),
+    Qt.Key.Key_Up: (0.0, -1.0),
+    Qt.Key.Key_Down: (0.0, 1.0),
+}
+KEYS_HELP = (
+    "Tab, Shift+Tab: next or previous entity · arrow keys: the nearest entity that way · "
+    "Enter: its details · E: expand (bring in its neighbours) · +, -, 0: zoom, fit · "
+    "Shift+arrow keys: pan"
+)
+
 
 class GraphView(QGraphicsView):
+    """The graph's view: mouse (wheel zoom, drag to pan or move a node, double-click to
+    expand) and keyboard alike (KEYS_HELP): every node can be reached and acted on
+    without a mouse."""
+
+    node_activated = Signal(int)  # Enter on a node: show its details
+
     def __init__(self, scene: GraphScene, parent=None):
         super().__init__(scene, parent)
         self.setObjectName("graph_view")
+        self.setAccessibleName("Link graph")
+        self.setAccessibleDescription(KEYS_HELP)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
@@ -325,20 +394,72 @@ class GraphView(QGraphicsView):
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        plain = modifiers == Qt.KeyboardModifier.NoModifier
+        scene = self.scene()
         if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.zoom(1.25)
         elif key == Qt.Key.Key_Minus:
             self.zoom(0.8)
         elif key == Qt.Key.Key_0:
             self.fit_all()
+        elif key in ARROWS and plain and isinstance(scene, GraphScene):
+            self.step(*ARROWS[key])
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and isinstance(scene, GraphScene):
+            node = scene.current_node()
+            if node is not None:
+                self.ensureVisible(node, 60, 60)
+                self.node_activated.emit(node.entity_id)
+        elif key == Qt.Key.Key_E and plain and isinstance(scene, GraphScene):
+            node = scene.current_node()
+            if node is not None:
+                scene.expand_requested.emit(node.entity_id)
         else:
+            # Shift+arrows fall through to the scroll bars: the view pans.
             super().keyPressEvent(event)
+
+    def go_to(self, node: NodeItem) -> None:
+        """Select one node (the keyboard's place) and bring it into view."""
+        scene = self.scene()
+        if not isinstance(scene, GraphScene):
+            return
+        scene.keyboard_node = node
+        scene.clearSelection()
+        node.setSelected(True)
+        self.ensureVisible(node, 60, 60)
+
+    def step(self, dx: float, dy: float) -> None:
+        """Move to the nearest node in a direction; from no selection, to the node
+        nearest the middle of the view."""
+        scene = self.scene()
+        if not isinstance(scene, GraphScene):
+            return
+        current = scene.current_node()
+        if current is None:
+            middle = self.mapToScene(self.viewport().rect().center())
+            target = scene.node_nearest(middle.x(), middle.y())
+        else:
+            target = scene.node_towards(current, dx, dy)
+        if target is not None:
+            self.go_to(target)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab walk the nodes; past the last (or first) one, focus moves on
+        to the next widget as usual, so the graph is no keyboard trap."""
+        scene = self.scene()
+        if self.hasFocus() and isinstance(scene, GraphScene):
+            node = scene.node_after(scene.current_node(), 1 if next else -1)
+            if node is not None:
+                self.go_to(node)
+                return True
+        return super().focusNextPrevChild(next)
 
 
 class GraphPanel(QWidget):
     """The graph of one case with its toolbar."""
 
     entity_selected = Signal(int)
+    entity_activated = Signal(int)  # Enter on a node
     loaded = Signal()
 
     def __init__(self, window, case_id: int, parent=None):
@@ -351,6 +472,7 @@ class GraphPanel(QWidget):
         self.scene.selectionChanged.connect(self._selection_changed)
         self.scene.node_moved.connect(self._schedule_save)
         self.scene.expand_requested.connect(self.expand)
+        self.view.node_activated.connect(self.entity_activated)
         self._save_timer = QTimer(self, singleShot=True, interval=600)
         self._save_timer.timeout.connect(self.save_layout)
         self.is_loaded = False
@@ -378,7 +500,7 @@ class GraphPanel(QWidget):
         button(
             "Expand",
             "Bring in the selected entities' neighbours from the whole store "
-            "(or double-click a node)",
+            "(E, or double-click a node)",
             self.expand_selected,
             "pivot",
         )

@@ -109,6 +109,7 @@ class CaseWorkspace(QWidget):
         self.entities.entity_activated.connect(self.show_entity)
         self.entities.context_menu.connect(window.entity_context_menu)
         self.graph.entity_selected.connect(self.show_entity)
+        self.graph.entity_activated.connect(self.show_entity)
         self.lookups.entity_activated.connect(self.show_entity)
         self.lookups.look_up_all.connect(window.act_lookup_all.trigger)
         self.lookups.look_up_selected.connect(window.act_lookup_selected.trigger)
