@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.domain.errors import InvalidInput
+from workbench.domain.normalise import normalise_hostname, normalise_ip
 
 
 @dataclass(frozen=True)
@@ -21,25 +22,46 @@ class ServerAddress:
 
 
 def parse_server(text: str, default_port: int, field_name: str = "server") -> ServerAddress:
-    """`HOST`, `HOST:PORT` or `[V6]:PORT` to a ServerAddress."""
+    """`HOST`, `HOST:PORT` or `[V6]:PORT` to a ServerAddress.
+
+    The host must be an IP address or a valid host name (kept in its ASCII form): a
+    server's name comes from the user or from a referral in a server's answer, and text
+    such as `a b`, `-h`, `evil\x1b[2J` or 300 characters must not reach a connect call,
+    a log line or the screen as a "server".
+    """
     raw = (text or "").strip()
     if not raw:
         raise InvalidInput(field_name, text, "is empty")
     if raw.startswith("["):
-        host, _, rest = raw[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
+        host, bracket, rest = raw[1:].partition("]")
+        if not bracket:
+            raise InvalidInput(field_name, text, "has a '[' without its ']' around the IPv6 host")
+        if rest and not rest.startswith(":"):
+            raise InvalidInput(field_name, text, "has text after the ']' that is not ':PORT'")
+        port_text = rest[1:]
     elif raw.count(":") == 1:
         host, port_text = raw.split(":")
     else:
         host, port_text = raw, ""
-    if not host or host.startswith("-"):
-        raise InvalidInput(field_name, text, "has no valid host")
     port = default_port
-    if port_text:
+    if port_text or raw.endswith(":"):
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise InvalidInput(field_name, text, "has a port that is not 1-65535")
         port = int(port_text)
-    return ServerAddress(host.lower(), port)
+    return ServerAddress(_server_host(host, field_name, text), port)
+
+
+def _server_host(host: str, field_name: str, shown: str) -> str:
+    if not host or host.startswith("-"):
+        raise InvalidInput(field_name, shown, "has no valid host")
+    try:
+        return normalise_ip(host, field_name)
+    except InvalidInput:
+        pass
+    try:
+        return normalise_hostname(host, field_name).ascii
+    except InvalidInput as exc:
+        raise InvalidInput(field_name, shown, f"has a host that {exc.reason}") from None
 
 
 @dataclass(frozen=True)

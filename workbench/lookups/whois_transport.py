@@ -280,9 +280,13 @@ async def whois_lookup(
     referral = whois_referral(first.text)
     if referral is None:
         return outcome, facts
-    target = _referral_address(referral, settings)
+    try:
+        target = _referral_address(referral, settings)
+    except InvalidInput as exc:  # text from the server that names no server
+        outcome.reason = f"registrar referral to {referral!r} not followed: it {exc.reason}"
+        return outcome, facts
     referral_name = referral.rsplit(":", 1)[0] if referral.count(":") == 1 else referral
-    if target is None or _same_server(target, referral, registry, registry_name):
+    if _same_server(target, referral, registry, registry_name):
         return outcome, facts  # the registry names itself (thick registries do): nothing to follow
 
     notes: list[str] = []
@@ -312,9 +316,11 @@ async def whois_lookup(
             )
         onward = whois_referral(second.text)
         if onward and onward != referral:
-            back = _same_server(
-                _referral_address(onward, settings) or target, onward, registry, registry_name
-            )
+            try:
+                onward_target = _referral_address(onward, settings)
+            except InvalidInput:
+                onward_target = target
+            back = _same_server(onward_target, onward, registry, registry_name)
             notes.append(
                 f"the registrar referred {'back to the registry' if back else 'on'} "
                 f"({onward}); not followed: one referral per lookup"
@@ -323,12 +329,10 @@ async def whois_lookup(
     return outcome, facts
 
 
-def _referral_address(referral: str, settings: LookupSettings) -> ServerAddress | None:
-    """Where a referral ("host" or "host:port") is reached, through the overrides."""
-    try:
-        named = parse_server(referral, WHOIS_PORT, "referral")
-    except InvalidInput:
-        return None
+def _referral_address(referral: str, settings: LookupSettings) -> ServerAddress:
+    """Where a referral ("host" or "host:port") is reached, through the overrides;
+    InvalidInput when the text names no server."""
+    named = parse_server(referral, WHOIS_PORT, "referral")
     return address_for_name(named.host, settings, named.port)
 
 

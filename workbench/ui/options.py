@@ -256,11 +256,8 @@ def _host(host: str, key: str, shown: str) -> str:
 
 
 def _server(text: str, default_port: int, key: str) -> ServerAddress:
-    """HOST[:PORT] checked as `parse_server` does, and its host as `_host` does."""
-    if text.strip().startswith("[") and "]" not in text:
-        raise InvalidInput(key, text, "has a '[' without its ']' around the IPv6 host")
-    address = parse_server(text, default_port, key)
-    return ServerAddress(_host(address.host, key, text), address.port)
+    """HOST[:PORT], checked by `parse_server` (the CLI's flags go through it too)."""
+    return parse_server(text, default_port, key)
 
 
 def _url(text: str, key: str) -> str | None:
