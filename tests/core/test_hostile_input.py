@@ -40,6 +40,15 @@ def domain(value: str) -> tuple[str, ...]:
     return ("entity", "add", "--case", "1", "domain", "--", value)
 
 
+def looked_up(*values: str) -> tuple[str, ...]:
+    return ("lookup", "--offline", "--case", "1", "--", *values)
+
+
+def imported_as(value: str) -> tuple[str, ...]:
+    # `--domain=` so that a value starting with '-' is the option's value
+    return imported("whois", "{whois}", (f"--domain={value}",))
+
+
 def url(value: str) -> tuple[str, ...]:
     return ("storefront", "add", "--case", "1", "--name", "Shop", f"--url={value}")
 
@@ -249,6 +258,41 @@ REFUSED: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
             "{whois}",
         ),
         ("--captured-at", "ISO 8601"),
+    ),
+    # -- domains and URLs given to `lookup` (the same parser, another command) and to
+    # `evidence import --domain`
+    ("domain", "a lookup of nothing", looked_up(""), ("domain list", "holds no domain")),
+    ("domain", "a lookup of 300 characters", looked_up(LONG_NAME), ("domain list", "too long")),
+    ("domain", "a lookup of a 64-character label", looked_up(LONG_LABEL), ("too long",)),
+    ("domain", "a lookup with a bell", looked_up("ev\x07il.com"), ("control characters",)),
+    ("domain", "a lookup with an escape", looked_up("evil\x1b[2J.com"), ("control characters",)),
+    ("domain", "a lookup, percent-encoded", looked_up("ev%69l.com"), ("percent-encoding",)),
+    ("domain", "a lookup, inner empty label", looked_up("evil..com"), ("Empty Label",)),
+    ("domain", "a lookup, leading dot", looked_up(".evil.com"), ("Empty Label",)),
+    ("domain", "a lookup, right-to-left override", looked_up("\u202emoc.live"), ("IDNA",)),
+    ("domain", "a lookup of a hex address", looked_up("0x7f.1"), ("IP address",)),
+    ("domain", "a lookup of an address as one number", looked_up("2130706433"), ("IP address",)),
+    ("domain", "a lookup of a public suffix", looked_up("co.uk"), ("public suffix",)),
+    ("domain", "a lookup with a port", looked_up("evil.com:8080"), ("domain list", "IDNA")),
+    (
+        "domain",
+        "a lookup list with one bad line among good ones",
+        looked_up("soundsbox.test", "ev il.com", "allofmp3.test"),
+        ("line 2", "'ev il.com'"),
+    ),
+    ("domain", "an import as nothing", imported_as(""), ("--domain", "required")),
+    ("domain", "an import as an address", imported_as("192.0.2.1"), ("IP address",)),
+    ("domain", "an import as an option", imported_as("-hevil.com"), ("starts with '-'",)),
+    ("domain", "an import as a public suffix", imported_as("co.uk"), ("public suffix",)),
+    ("url", "a lookup of javascript:", looked_up("javascript:alert(1)"), ("domain list",)),
+    ("url", "a lookup of an ftp URL", looked_up("ftp://evil.test/"), ("http or https",)),
+    ("url", "a lookup of a broken IPv6 URL", looked_up("http://[::1"), ("not a valid URL",)),
+    ("url", "a lookup with a port past 65535", looked_up("http://evil.com:99999/"), ("port",)),
+    (
+        "url",
+        "an entity URL with a bad port",
+        ("entity", "add", "--case", "1", "url", "http://evil.com:99999/"),
+        ("port",),
     ),
     # -- phone numbers
     ("phone", "empty", phone(""), ("phone", "is empty")),
@@ -724,3 +768,62 @@ def test_lookalike_warnings_never_raise_on_odd_input():
         assert isinstance(lookalike_warnings(odd), list)  # type: ignore[arg-type]
         assert isinstance(value_warnings("url", odd), list)  # type: ignore[arg-type]
     assert value_warnings("person", "Pedro Kresker") == []
+
+
+# Lookups of a lookalike name: looked up all the same, and flagged.
+LOOKUP_FLAGGED = [
+    (
+        "Cyrillic а in a Latin label",
+        looked_up("pаypal.com"),
+        ("xn--pypal-4ve.com", "Cyrillic and Latin", "reads like 'paypal'"),
+    ),
+    ("the same name as A-labels", looked_up("xn--pypal-4ve.com"), ("Cyrillic and Latin",)),
+    ("a label all in Cyrillic lookalikes", looked_up("аррӏе.com"), ("reads like 'apple'",)),
+    ("a lookalike host in a URL", looked_up("https://login.pаypal.com/x"), ("'pаypal'",)),
+    ("Greek omicron in a Latin label", looked_up("gοogle.com"), ("Greek and Latin",)),
+    ("a zero-width space", looked_up("e\u200bvil.com"), ("invisible characters", "U+200B")),
+]
+LOOKUP_NOT_FLAGGED = [
+    ("Latin", looked_up("paypal.com")),
+    ("German IDN", looked_up("straße.de")),
+    ("Japanese mixing Han, kana and Latin", looked_up("日本語テキストabc.jp")),
+    ("a URL", looked_up("https://shop.example.test/x")),
+]
+
+
+def test_a_lookup_of_a_lookalike_name_runs_and_warns_on_stderr_and_in_the_json(
+    recorded_store, tmp_path
+):
+    commands = [("--json", *command) for _, command, _ in LOOKUP_FLAGGED]
+    commands += [("--json", *command) for _, command in LOOKUP_NOT_FLAGGED]
+    results = run_in_one_process(tmp_path, recorded_store, commands)
+    failures = []
+    for (what, _, needles), result in zip(
+        LOOKUP_FLAGGED, results[: len(LOOKUP_FLAGGED)], strict=True
+    ):
+        data = json.loads(result["stdout"]) if result["code"] == 0 else {}
+        said = "\n".join(data.get("warnings", []))
+        shown = [line for line in result["stderr"].splitlines() if "warning:" in line]
+        problems = [f"exit {result['code']}"] if result["code"] != 0 else []
+        # Still looked up: one domain, its WHOIS, RDAP and DNS recorded (offline here).
+        lookups = [x["protocol"] for r in data.get("results", []) for x in r["lookups"]]
+        if sorted(lookups) != ["dns", "rdap", "whois"]:
+            problems.append(f"looked up {lookups}")
+        if not shown or not all(line.startswith("workbench: warning: ") for line in shown):
+            problems.append("no warning line on stderr")
+        problems += [f"does not say {n!r}" for n in needles if n not in said or n not in shown[0]]
+        if problems:
+            failures.append(f"{what}: {', '.join(problems)}\n  stderr: {result['stderr']!r}")
+    for (what, _), result in zip(LOOKUP_NOT_FLAGGED, results[len(LOOKUP_FLAGGED) :], strict=True):
+        data = json.loads(result["stdout"]) if result["code"] == 0 else {}
+        if result["code"] != 0 or "warning" in result["stderr"] or data.get("warnings"):
+            failures.append(f"{what}: exit {result['code']}, stderr {result['stderr']!r}")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_lookalike_lookup_warns_in_text_mode_too(recorded_store, run_cli):
+    result = run_cli(*looked_up("pаypal.com"))
+    assert result.code == 0, result
+    assert "pаypal.com" in result.stdout and "offline" in result.stdout
+    (warning,) = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning.startswith("workbench: warning: 'pаypal.com' (xn--pypal-4ve.com) mixes")

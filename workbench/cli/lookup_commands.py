@@ -202,7 +202,7 @@ def lookup_command(args, db: Database) -> CommandResult:
         if args.queries or args.from_file:
             raise InvalidInput("--resume", args.resume, "takes no domains: it finishes a run")
         run_id = args.resume
-        addresses = []
+        addresses, warnings = [], []
         if db.execute("SELECT 1 FROM lookup_runs WHERE id = ?", [run_id]).fetchone() is None:
             raise NotFound("lookup run", run_id)
     else:
@@ -211,8 +211,10 @@ def lookup_command(args, db: Database) -> CommandResult:
             raise InvalidInput("domain", "", "give at least one DOMAIN_OR_URL or --from-file")
         # A storefront on a bare address (http://203.0.113.7/shop/) has no domain: its
         # address is looked up on its own, after the run, and the domain lookups skipped.
+        _refuse_bad_urls(lines)
         addresses = [a for a in map(address_in, lines) if a]
         names = [line for line in lines if not address_in(line)]
+        warnings = _lookalike_warnings(names)
         plan = LookupPlan(
             whois=not args.no_whois,
             rdap=not args.no_rdap,
@@ -221,7 +223,7 @@ def lookup_command(args, db: Database) -> CommandResult:
         )
         domains = parse_queries(names) if names or not addresses else []
         if not domains:
-            return _address_lookups(args, db, settings, addresses, [])
+            return _address_lookups(args, db, settings, addresses, [], warnings)
         run_id = start_run(db, domains, case_id=args.case, plan=plan)
     # Said before any lookup: after a kill -9 nothing else would tell the user which run
     # to resume.
@@ -257,14 +259,49 @@ def lookup_command(args, db: Database) -> CommandResult:
     text += f"\nrun {report.run_id}: {report.done} of {report.total} domains stored"
     if report.cancelled:
         text += f" (interrupted: workbench lookup --resume {report.run_id})"
-        return CommandResult(report.as_dict(), text)
+        return CommandResult(report.as_dict(), text, warnings=warnings)
     if args.resume is None and addresses:
-        return _address_lookups(args, db, settings, addresses, [report.as_dict(), text])
-    return CommandResult(report.as_dict(), text)
+        run = [report.as_dict(), text]
+        return _address_lookups(args, db, settings, addresses, run, warnings)
+    return CommandResult(report.as_dict(), text, warnings=warnings)
+
+
+def _refuse_bad_urls(lines: list[str]) -> None:
+    """A URL given to look up must be a web URL a storefront could have, as `storefront
+    add --url` requires (not ftp:, not a port past 65535), though only its domain is asked
+    about. Every bad line is named in one error, as for bad domains."""
+    from workbench.domain.normalise import normalise_url
+
+    bad = []
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if "://" not in text or text.startswith("#"):
+            continue
+        try:
+            normalise_url(text, "url")
+        except InvalidInput as exc:
+            bad.append(f"line {number}: {exc.value!r} {exc.reason}")
+    if bad:
+        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise InvalidInput("domain list", f"{len(bad)} bad entries", shown)
+
+
+def _lookalike_warnings(lines: list[str]) -> list[str]:
+    """Warnings for lookup targets that are not the names they look like (a Cyrillic 'а'
+    in 'pаypal.com', mixed scripts, invisible characters): they are looked up all the
+    same, as given, and the warning goes on stderr and into `--json`."""
+    warnings: list[str] = []
+    for line in lines:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        kind = "url" if "://" in text or "/" in text or "@" in text else "domain"
+        warnings.extend(value_warnings(kind, text))
+    return list(dict.fromkeys(warnings))
 
 
 def _address_lookups(
-    args, db: Database, settings, addresses: list[str], run: list
+    args, db: Database, settings, addresses: list[str], run: list, warnings: list[str]
 ) -> CommandResult:
     """Look up `addresses` (storefronts on bare IPs) and report them after the domain run
     given as `run` ([its dict, its text], or [] when there was none)."""
@@ -289,7 +326,7 @@ def _address_lookups(
         else {"run_id": None, "total": 0, "done": 0, "cancelled": False, "results": []}
     )
     data["addresses"] = [result.as_dict() for result in found]
-    return CommandResult(data, f"{run[1]}\n{text}" if run else text)
+    return CommandResult(data, f"{run[1]}\n{text}" if run else text, warnings=warnings)
 
 
 def _describe_found(db: Database, results: list[dict]) -> None:
