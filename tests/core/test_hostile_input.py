@@ -417,6 +417,8 @@ REFUSED: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("file", "a missing file", imported("whois", "{missing}"), ("absent.txt", "does not exist")),
     ("file", "/dev/null as RDAP", imported("rdap", "/dev/null"), ("null", "is empty")),
     ("file", "an unknown import kind", imported("smtp", "{whois}"), ("--kind", "smtp")),
+    # Read up to the 16 MiB cap and one byte more, then refused: no endless read.
+    ("file", "/dev/zero as WHOIS", imported("whois", "/dev/zero"), ("zero", "larger than 16 MiB")),
     (
         "file",
         "a directory as evidence",
