@@ -9,7 +9,9 @@ no case, entity, link, event or evidence row exists that the chain never saw.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
@@ -47,61 +49,13 @@ _UNAUDITED = (
 
 
 def verify_store(db: Database) -> VerifyReport:
+    """Everything the module docstring says, in memory that does not grow with the store:
+    each table is read in id order beside its audited records sorted the same way (SQLite
+    sorts them, spilling to a temporary file when they are many), one row at a time."""
     report = VerifyReport()
     report.checked_audit_rows = db.execute("SELECT count(*) FROM audit").fetchone()[0]
     report.problems.extend(problem.message for problem in verify_chain(db))
-    # A payload that no longer parses was altered: verify_chain has named its row, and it
-    # says nothing about the item (reported below as not in the chain, if nothing else).
-    recorded = {
-        subject_id: data
-        for subject_id, payload in db.execute(
-            "SELECT subject_id, payload FROM audit WHERE action = 'evidence.create'"
-        )
-        if (data := _payload(payload)) is not None
-    }
-    for row in db.execute(f"SELECT {', '.join(_EVIDENCE_COLUMNS)} FROM evidence ORDER BY id"):
-        columns = dict(zip(_EVIDENCE_COLUMNS, row, strict=True))
-        evidence_id, stored_hash, size = columns["id"], columns["sha256"], columns["size"]
-        captured_at, content = columns["captured_at"], columns["content"]
-        report.checked_evidence += 1
-        if not isinstance(content, bytes):
-            # Rewritten as TEXT (or a number) behind the app's back: hash what is there now.
-            report.problems.append(
-                f"evidence {evidence_id}: content is no longer stored as bytes (it was rewritten)"
-            )
-            content = b"" if content is None else str(content).encode("utf-8", "surrogatepass")
-        actual = hashlib.sha256(content).hexdigest()
-        if actual != stored_hash:
-            report.problems.append(
-                f"evidence {evidence_id}: content does not match its SHA-256 "
-                f"(stored {stored_hash[:16]}..., content hashes to {actual[:16]}...)"
-            )
-        if len(content) != size:
-            report.problems.append(
-                f"evidence {evidence_id}: size {len(content)} bytes, recorded {size}"
-            )
-        audited = recorded.pop(evidence_id, None)
-        if audited is None:
-            continue  # reported below as a row the chain never saw
-        if audited.get("sha256") != stored_hash:
-            report.problems.append(
-                f"evidence {evidence_id}: SHA-256 differs from the one "
-                "recorded in the audit chain when it was stored"
-            )
-        if audited.get("captured_at") != captured_at:
-            report.problems.append(
-                f"evidence {evidence_id}: capture time differs from the audit chain's record"
-            )
-        changed = _changed_evidence_columns(columns, audited)
-        if changed:
-            report.problems.append(
-                f"evidence {evidence_id}: {', '.join(changed)} differ from the audit chain "
-                "(changed behind the workbench's back)"
-            )
-    for missing in sorted(recorded):
-        report.problems.append(
-            f"evidence {missing}: recorded in the audit chain but missing from the store"
-        )
+    report.problems.extend(_check_evidence(db, report))
     report.problems.extend(_changed_rows(db))
     for subject, table, action in _UNAUDITED:
         for (row_id,) in db.execute(
@@ -113,6 +67,102 @@ def verify_store(db: Database) -> VerifyReport:
                 f"{subject} {row_id}: not in the audit chain (added behind the workbench's back)"
             )
     return report
+
+
+def _audited(db: Database, actions: tuple[str, ...]) -> Iterator[tuple[int, list]]:
+    """(subject id, [(action, payload as a dict or None when it no longer parses), ...])
+    for every subject of the audit rows with one of `actions`, by subject id, each
+    subject's rows in chain order.
+
+    NOT INDEXED: the only index (subject, subject_id) is keyed on the subject column, and
+    walking it would read the table in random order; one pass over the chain plus a sort
+    is linear and bounded in memory."""
+    marks = ",".join("?" * len(actions))
+    rows = db.execute(
+        f"SELECT subject_id, action, payload FROM audit NOT INDEXED "
+        f"WHERE action IN ({marks}) ORDER BY subject_id, id",
+        list(actions),
+    )
+    for subject_id, group in itertools.groupby(rows, key=lambda row: row[0]):
+        yield subject_id, [(action, _payload(payload)) for _, action, payload in group]
+
+
+def _check_evidence(db: Database, report: VerifyReport) -> Iterator[str]:
+    """Evidence items against their hash, size and what the chain recorded when each was
+    stored (the last record of it that still parses), merged in id order."""
+    audited = _audited(db, ("evidence.create",))
+    pending = next(audited, None)
+    for row in db.execute(f"SELECT {', '.join(_EVIDENCE_COLUMNS)} FROM evidence ORDER BY id"):
+        columns = dict(zip(_EVIDENCE_COLUMNS, row, strict=True))
+        evidence_id = columns["id"]
+        while pending is not None and _before(pending[0], evidence_id):
+            if _recorded(pending[1]) is not None:
+                yield (
+                    f"evidence {pending[0]}: recorded in the audit chain but missing from the store"
+                )
+            pending = next(audited, None)
+        recorded = None
+        if pending is not None and pending[0] == evidence_id:
+            recorded = _recorded(pending[1])
+            pending = next(audited, None)
+        report.checked_evidence += 1
+        yield from _evidence_problems(columns, recorded)
+    while pending is not None:
+        if _recorded(pending[1]) is not None:
+            yield f"evidence {pending[0]}: recorded in the audit chain but missing from the store"
+        pending = next(audited, None)
+
+
+_MISSING = "recorded in the audit chain but missing from the store"
+
+
+def _before(subject_id: object, row_id: int) -> bool:
+    """Whether an audited subject id comes before table row `row_id` in the merge. A
+    NULL or text id (an altered row, which verify_chain names) matches no row: SQLite
+    sorts it before (NULL) or after (text) every number, and it is reported as missing."""
+    return not isinstance(subject_id, int) or subject_id < row_id
+
+
+def _recorded(records: list) -> dict | None:
+    """The last create record of a subject whose payload still parses (an altered one is
+    named by verify_chain and says nothing about the item)."""
+    found = None
+    for _action, data in records:
+        if data is not None:
+            found = data
+    return found
+
+
+def _evidence_problems(columns: dict, audited: dict | None) -> Iterator[str]:
+    evidence_id, stored_hash, size = columns["id"], columns["sha256"], columns["size"]
+    content = columns["content"]
+    if not isinstance(content, bytes):
+        # Rewritten as TEXT (or a number) behind the app's back: hash what is there now.
+        yield f"evidence {evidence_id}: content is no longer stored as bytes (it was rewritten)"
+        content = b"" if content is None else str(content).encode("utf-8", "surrogatepass")
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != stored_hash:
+        yield (
+            f"evidence {evidence_id}: content does not match its SHA-256 "
+            f"(stored {stored_hash[:16]}..., content hashes to {actual[:16]}...)"
+        )
+    if len(content) != size:
+        yield f"evidence {evidence_id}: size {len(content)} bytes, recorded {size}"
+    if audited is None:
+        return  # reported as a row the chain never saw
+    if audited.get("sha256") != stored_hash:
+        yield (
+            f"evidence {evidence_id}: SHA-256 differs from the one "
+            "recorded in the audit chain when it was stored"
+        )
+    if audited.get("captured_at") != columns["captured_at"]:
+        yield f"evidence {evidence_id}: capture time differs from the audit chain's record"
+    changed = _changed_evidence_columns(columns, audited)
+    if changed:
+        yield (
+            f"evidence {evidence_id}: {', '.join(changed)} differ from the audit chain "
+            "(changed behind the workbench's back)"
+        )
 
 
 _EVIDENCE_COLUMNS = (
@@ -158,50 +208,52 @@ _REPLAYED = {
 }
 
 
-def _changed_rows(db: Database) -> list[str]:
+def _changed_rows(db: Database) -> Iterator[str]:
     """Rows whose values differ from what the audit chain says they hold, or that the
     chain saw created and that are gone: a case title, an entity's value or attributes,
-    a link's ends, an event's text changed or deleted behind the workbench's back."""
-    expected: dict[tuple[str, int], dict] = {}
-    for action, subject_id, payload in db.execute(
-        "SELECT action, subject_id, payload FROM audit ORDER BY id"
-    ):
-        subject, _, verb = action.partition(".")
-        if subject not in _REPLAYED:
-            continue
-        data = _payload(payload)
-        if data is None:
-            continue  # altered: verify_chain names the row
-        columns = _REPLAYED[subject][1]
-        if verb == "create":
-            expected[(subject, subject_id)] = {c: data.get(c) for c in columns}
-        elif (subject, subject_id) in expected and verb == "update":
-            recorded = expected[(subject, subject_id)]
-            if subject == "entity":
-                recorded["attrs"] = {**(recorded["attrs"] or {}), **data.get("attrs", {})}
-            else:
-                recorded.update({c: data[c] for c in columns if c in data})
-    problems = []
+    a link's ends, an event's text changed or deleted behind the workbench's back.
+
+    One table at a time: its create and update records replayed subject by subject (in id
+    order) beside its rows read in id order; only one subject's values are held at once.
+    """
     for subject, (table, columns) in _REPLAYED.items():
-        stored = {
-            row[0]: dict(zip(columns, row[1:], strict=True))
-            for row in db.execute(f"SELECT id, {', '.join(columns)} FROM {table}")
-        }
-        for (kind, row_id), recorded in sorted(expected.items(), key=lambda i: repr(i[0])):
-            if kind != subject:
-                continue
-            row = stored.get(row_id)
-            if row is None:
-                problems.append(
-                    f"{subject} {row_id}: recorded in the audit chain but missing from the store"
-                )
-                continue
+        replayed = _replayed(db, subject, columns)
+        pending = next(replayed, None)
+        for row in db.execute(f"SELECT id, {', '.join(columns)} FROM {table} ORDER BY id"):
+            while pending is not None and _before(pending[0], row[0]):
+                yield f"{subject} {pending[0]}: {_MISSING}"
+                pending = next(replayed, None)
+            if pending is None or pending[0] != row[0]:
+                continue  # never recorded: named by the check for unaudited rows
+            stored = dict(zip(columns, row[1:], strict=True))
             if subject == "entity":
-                row["attrs"] = _payload(row["attrs"])  # None (so differing) if not JSON
-            changed = [c for c in columns if row[c] != recorded[c]]
+                stored["attrs"] = _payload(stored["attrs"])  # None (so differing) if not JSON
+            changed = [c for c in columns if stored[c] != pending[1][c]]
             if changed:
-                problems.append(
-                    f"{subject} {row_id}: {', '.join(changed)} differ from the audit chain "
+                yield (
+                    f"{subject} {row[0]}: {', '.join(changed)} differ from the audit chain "
                     "(changed behind the workbench's back)"
                 )
-    return problems
+            pending = next(replayed, None)
+        while pending is not None:
+            yield f"{subject} {pending[0]}: {_MISSING}"
+            pending = next(replayed, None)
+
+
+def _replayed(db: Database, subject: str, columns: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
+    """(id, the values the chain says it holds) of each `subject` the chain saw created
+    (with a payload that still parses), by id: its create record, then its updates."""
+    for subject_id, records in _audited(db, (f"{subject}.create", f"{subject}.update")):
+        expected = None
+        for action, data in records:
+            if data is None:
+                continue  # altered: verify_chain names the row
+            if action.endswith(".create"):
+                expected = {c: data.get(c) for c in columns}
+            elif expected is not None:
+                if subject == "entity":
+                    expected["attrs"] = {**(expected["attrs"] or {}), **data.get("attrs", {})}
+                else:
+                    expected.update({c: data[c] for c in columns if c in data})
+        if expected is not None:
+            yield subject_id, expected
