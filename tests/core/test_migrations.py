@@ -174,3 +174,26 @@ def test_a_missing_store_is_created_with_its_folder_but_never_when_opened_read_o
     nested = tmp_path / "a" / "b" / "store.sqlite"
     open_store(nested).close()
     assert nested.read_bytes().startswith(b"SQLite format 3\x00")
+
+
+def test_an_upgraded_store_relates_its_cases_through_what_they_held_before(old_store):
+    """Migration 0005 builds the case lists that `related_cases` reads from the
+    memberships an old store already holds; new memberships extend them."""
+    from workbench.services import casework
+    from workbench.store.pivots import related_cases
+
+    db = open_store(old_store)
+    try:
+        assert related_cases(db, 1) == []
+        roms = db.execute(
+            "SELECT id FROM entities WHERE kind = 'collecting_society' AND value = 'ROMS'"
+        ).fetchone()[0]
+        casework.add_entity(db, 2, "collecting_society", "ROMS")
+        casework.add_entity(db, 2, "storefront", "Mp3Sparks", {"licence_number": "49/ZM-07"})
+        (related,) = related_cases(db, 1)
+        assert related["case"]["id"] == 2
+        shared = {(s["via"], s.get("name"), s["entity"]["id"]) for s in related["shared"]}
+        soundsbox = db.execute("SELECT id FROM entities WHERE value = 'Soundsbox'").fetchone()[0]
+        assert shared == {("entity", None, roms), ("value", "licence_number", soundsbox)}
+    finally:
+        db.close()

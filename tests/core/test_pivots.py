@@ -7,8 +7,15 @@ from workbench.domain.errors import NotFound, RedactedValue
 from workbench.domain.prices import parse_price
 from workbench.services import casework
 from workbench.services.storefronts import StorefrontForm, record_storefront
+from workbench.store.database import open_store
 from workbench.store.entities import ensure_entity, find_entity
-from workbench.store.pivots import pivot_entity, pivot_value, related_cases
+from workbench.store.pivots import (
+    pivot_entity,
+    pivot_neighbours,
+    pivot_value,
+    related_cases,
+    related_cases_page,
+)
 
 SOUNDSBOX_CLAIM = (
     "authorized by the license # 49/ZM-07 of the Russian Multimedia and Internet Society (ROMS)"
@@ -164,3 +171,101 @@ def test_a_changed_attribute_value_stops_pivoting_on_the_old_one(store):
     casework.add_entity(store, case.id, "storefront", "Soundsbox", {"operator": "Other Ltd"})
     assert pivot_value(store, "operator", "Mediaservices") == []
     assert [e["id"] for e in pivot_value(store, "operator", "other ltd")] == [shop.id]
+
+
+def test_a_hub_pivot_shows_a_first_page_of_each_link_type_with_the_counts(store):
+    case = casework.new_case(store, "Hosting")
+    hub = casework.add_entity(store, case.id, "nameserver", "ns1.hub-dns.test")
+    for n in range(25):
+        domain = casework.add_entity(store, case.id, "domain", f"shop{n}.test")
+        casework.add_link(store, case.id, domain.id, "uses_nameserver", hub.id)
+    address = casework.add_entity(store, case.id, "ip_address", "192.0.2.7")
+    casework.add_link(store, case.id, hub.id, "resolves_to", address.id)
+
+    page = pivot_entity(store, hub.id, limit=10)
+    assert page["complete"] is False
+    assert page["counts"]["neighbours"] == 26 and page["counts"]["cases"] == 1
+    assert {(t["direction"], t["type"], t["count"]) for t in page["counts"]["by_type"]} == {
+        ("in", "uses_nameserver", 25),
+        ("out", "resolves_to", 1),
+    }
+    shown = [n["entity"]["value"] for n in page["neighbours"] if n["type"] == "uses_nameserver"]
+    assert len(shown) == 10 and len(page["neighbours"]) == 11
+
+    # The next pages give the rest, each neighbour once, and end.
+    seen = [n["entity"]["id"] for n in page["neighbours"] if n["type"] == "uses_nameserver"]
+    while True:
+        more = pivot_neighbours(
+            store, hub.id, "in", "uses_nameserver", after_entity_id=seen[-1], limit=10
+        )
+        if not more:
+            break
+        seen += [n["entity"]["id"] for n in more]
+    everything = pivot_entity(store, hub.id)
+    assert everything["complete"] is True and len(everything["neighbours"]) == 26
+    assert sorted(seen) == sorted(
+        n["entity"]["id"] for n in everything["neighbours"] if n["type"] == "uses_nameserver"
+    )
+    assert len(set(seen)) == 25
+
+
+def test_a_changed_licence_number_stops_relating_the_cases_it_related(store):
+    first = casework.new_case(store, "Soundsbox")
+    second = casework.new_case(store, "Mp3Sparks")
+    casework.add_entity(store, first.id, "storefront", "Soundsbox", {"licence_number": "49/ZM-07"})
+    casework.add_entity(store, second.id, "storefront", "Mp3Sparks", {"licence_number": "49/ZM-07"})
+    assert [r["case"]["id"] for r in related_cases(store, first.id)] == [second.id]
+    casework.add_entity(store, second.id, "storefront", "Mp3Sparks", {"licence_number": "7/X"})
+    assert related_cases(store, first.id) == []
+    assert related_cases(store, second.id) == []
+
+
+def _reference_scores(store, case_id: int) -> dict[int, float]:
+    """The ranking's definition computed from the membership tables alone: each entity
+    or pivot value (carried by two entities or more) in 2-100 cases adds 1/(cases - 1)
+    to every other case it is in."""
+    cases_of: dict[tuple, set[int]] = {}
+    for entity_id, in_case in store.execute("SELECT entity_id, case_id FROM case_entities"):
+        cases_of.setdefault(("entity", entity_id), set()).add(in_case)
+    carriers: dict[tuple, set[int]] = {}
+    for name, value, entity_id in store.execute("SELECT name, value, entity_id FROM entity_values"):
+        carriers.setdefault((name, value), set()).add(entity_id)
+    for (name, value), entity_ids in carriers.items():
+        if len(entity_ids) >= 2:
+            cases_of[("value", name, value)] = set().union(
+                *(cases_of.get(("entity", e), set()) for e in entity_ids)
+            )
+    scores: dict[int, float] = {}
+    for in_cases in cases_of.values():
+        if case_id in in_cases and 2 <= len(in_cases) <= 100:
+            for other in in_cases - {case_id}:
+                scores[other] = scores.get(other, 0.0) + 1.0 / (len(in_cases) - 1)
+    return scores
+
+
+def test_related_cases_rank_as_the_memberships_say_on_a_generated_store(tmp_path):
+    from bench.generate import generate
+
+    generate(tmp_path / "g.sqlite", entities=1_500, seed=11)
+    db = open_store(tmp_path / "g.sqlite")
+    try:
+        for case_id in (1, 3, 6):
+            expected = _reference_scores(db, case_id)
+            everything = related_cases(db, case_id)
+            assert {r["case"]["id"]: r["score"] for r in everything} == {
+                other: round(score, 3) for other, score in expected.items()
+            }
+            ranked = sorted(expected, key=lambda other: (-round(expected[other], 6), other))
+            assert [r["case"]["id"] for r in everything] == ranked
+            page = related_cases_page(db, case_id, limit=3, items=2)
+            assert page["total"] == len(expected)
+            assert [r["case"]["id"] for r in page["cases"]] == ranked[:3]
+            for short, full in zip(page["cases"], everything, strict=False):
+                assert len(short["shared"]) <= 2
+                assert short["shared_count"] >= len(short["shared"])
+                entities = {s["entity"]["id"] for s in full["shared"] if s["via"] == "entity"}
+                assert {s["entity"]["id"] for s in short["shared"] if s["via"] == "entity"} <= (
+                    entities
+                )
+    finally:
+        db.close()
