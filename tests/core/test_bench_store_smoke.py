@@ -7,12 +7,14 @@ measurement ends in a RESULT line bench/run can gather.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from bench.generate import generate
+from workbench.store.audit import canonical_json
 from workbench.store.database import open_store
 from workbench.store.verify import verify_store
 
@@ -86,3 +88,20 @@ def test_store_benchmark_at_a_tiny_size_prints_a_result_line_per_measurement(tmp
     } <= set(results), finished.stdout
     for match in results.values():
         assert float(match[2]) > 0 and float(match[4]) > 0
+
+
+def test_the_generators_templated_audit_payloads_are_canonical_json(tmp_path):
+    """bench/generate formats millions of payloads from templates: each must be the very
+    text `canonical_json` gives for the payload it stands for."""
+    generate(tmp_path / "store.sqlite", entities=400, seed=2)
+    db = open_store(tmp_path / "store.sqlite")
+    rows = db.execute("SELECT action, payload FROM audit").fetchall()
+    assert {action for action, _ in rows} >= {
+        "link.create",
+        "link.add_case",
+        "link.add_evidence",
+        "case.add_entity",
+        "case.add_evidence",
+    }
+    for _action, payload in rows:
+        assert canonical_json(json.loads(payload)) == payload
