@@ -158,7 +158,7 @@ def test_bad_input_is_refused_in_one_line_with_nothing_stored_or_asked(
 ):
     case_id = make_case(store_path)
     (tmp_path / "list.txt").write_text(
-        "# shops\nsoundsbox.test\nnot a domain\nallofmp3.test\n192.0.2.10\n\nhttps://www.shop.test/\n"
+        "# shops\n192.0.2.10\nnot a domain\nallofmp3.test\n-hevil.test\n\nhttps://www.shop.test/\n"
     )
     before = dump_tables(store_path)
     asked = (len(servers.registry.queries), len(servers.rdap.requests))

@@ -213,7 +213,9 @@ def lookup_command(args, db: Database) -> CommandResult:
         # address is looked up on its own, after the run, and the domain lookups skipped.
         _refuse_bad_urls(lines)
         addresses = [a for a in map(address_in, lines) if a]
-        names = [line for line in lines if not address_in(line)]
+        # Address lines become blank ones, which parse_queries skips: a bad line is still
+        # named by its number in the file.
+        names = ["" if address_in(line) else line for line in lines]
         warnings = _lookalike_warnings(names)
         plan = LookupPlan(
             whois=not args.no_whois,
@@ -221,7 +223,8 @@ def lookup_command(args, db: Database) -> CommandResult:
             dns=not args.no_dns,
             ip_rdap=not args.no_ip_rdap,
         )
-        domains = parse_queries(names) if names or not addresses else []
+        has_names = any(n.strip() and not n.strip().startswith("#") for n in names)
+        domains = parse_queries(names) if has_names or not addresses else []
         if not domains:
             return _address_lookups(args, db, settings, addresses, [], warnings)
         run_id = start_run(db, domains, case_id=args.case, plan=plan)
