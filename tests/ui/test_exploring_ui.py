@@ -390,6 +390,10 @@ def test_sorting_a_large_table_sorts_every_row_not_just_the_loaded_ones(qtbot, w
     names = [panel.model.index(row, 0).data() for row in range(0, 1000)]
     assert names == sorted(names, key=str.lower, reverse=True)
     assert len(set(names)) == 1000
+    # Read from the bottom up (each page found from the one below it), the same rows.
+    panel.model.reset()
+    upwards = [panel.model.index(row, 0).data() for row in range(999, -1, -1)]
+    assert upwards == names[::-1]
     # Selecting an entity finds its row in the sorted table.
     target = _entity_id(window, "email", "user5@example.test")
     assert panel.select_entity(target)

@@ -90,7 +90,7 @@ def entity_page(
 # How the entity table can be ordered: a column's SQL key (the id breaks ties, so every
 # row has one place and keyset paging never skips or repeats a row).
 ENTITY_ORDERS: dict[str, str] = {
-    "id": "e.id",
+    "id": "ce.entity_id",  # not e.id: the case's primary key gives this order unsorted
     "name": "e.value COLLATE NOCASE",
     "kind": "e.kind",
     "details": "e.attrs",  # the attributes as stored (keys in name order), as the summary
@@ -173,8 +173,22 @@ def entity_rows(
     if after is not None or before is not None:
         cursor = after if after is not None else before
         assert cursor is not None
-        where += f" AND ({key}, e.id) {ahead} (?, ?)"
-        params += [cursor[0], cursor[1]]
+        # The first term lets SQLite seek an index on the key (a row value alone makes
+        # it scan from the start); the second places the page exactly.
+        where += f" AND {key} {ahead}= ? AND ({key}, e.id) {ahead} (?, ?)"
+        params += [cursor[0], cursor[0], cursor[1]]
+    elif offset and query.order == "id" and not query.kind and not query.text:
+        # A jump in the order added: step over the rows in the case's own index alone,
+        # then read just the page's entities (not every entity stepped over).
+        rows = db.execute(
+            f"SELECT ce.entity_id, {_ENTITY_COLUMNS} FROM (SELECT entity_id FROM case_entities "
+            "WHERE case_id = ? ORDER BY entity_id"
+            f"{' DESC' if query.descending else ''} LIMIT ? OFFSET ?) ce "
+            f"JOIN entities e ON e.id = ce.entity_id "
+            f"ORDER BY ce.entity_id{' DESC' if query.descending else ''}",
+            [query.case_id, limit, offset],
+        )
+        return [((row[0], row[1]), _entity(row[1:])) for row in rows]
     direction = "DESC" if query.descending != backwards else "ASC"
     sql = (
         f"SELECT {key}, {_ENTITY_COLUMNS} FROM case_entities ce "
