@@ -19,13 +19,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from workbench.domain.errors import InvalidInput
+from workbench.domain.errors import InvalidInput, NotFound
 from workbench.domain.normalise import name_key
 from workbench.domain.pivot_values import common_wording
 from workbench.store.cases import get_case
-from workbench.store.entities import get_entities, get_entity
+from workbench.store.entities import get_entities
 from workbench.store.migrations import LISTED_CASES
-from workbench.store.plain import entity_dict
 
 # An entity or pivot value in more cases than this (a big registrar, a hosting company's
 # nameserver, address or AS number) links nothing in `related_cases`: it is the
@@ -36,6 +35,11 @@ COMMONPLACE_CASES = LISTED_CASES
 _ENTITY = "e.id, e.kind, e.key, e.value, e.attrs, e.created_at, e.updated_at"
 _CASE = (
     "c.id, c.title, c.status, c.investigator, c.summary, c.created_at, c.updated_at, c.archived_at"
+)
+# A link's evidence ids, in order, as one column of the row that reads the link.
+_EVIDENCE = (
+    "(SELECT group_concat(evidence_id) FROM "
+    "(SELECT evidence_id FROM link_evidence WHERE link_id = l.id ORDER BY evidence_id))"
 )
 _CASE_KEYS = (
     "id", "title", "status", "investigator", "summary", "created_at", "updated_at", "archived_at",
@@ -49,7 +53,7 @@ def _entity_row(row, offset: int = 0) -> dict[str, Any]:
         "kind": row[offset + 1],
         "key": row[offset + 2],
         "value": row[offset + 3],
-        "attrs": json.loads(row[offset + 4]),
+        "attrs": {} if row[offset + 4] == "{}" else json.loads(row[offset + 4]),
         "created_at": row[offset + 5],
         "updated_at": row[offset + 6],
     }
@@ -71,7 +75,10 @@ def pivot_entity(db: Database, entity_id: int, *, limit: int | None = None) -> d
     """
     if limit is not None and limit < 1:
         raise InvalidInput("limit", limit, "must be at least 1")
-    entity = get_entity(db, entity_id)
+    row = db.execute(f"SELECT {_ENTITY} FROM entities e WHERE e.id = ?", [entity_id]).fetchone()
+    if row is None:
+        raise NotFound("entity", entity_id)
+    entity = _entity_row(row)
     others: dict[int, dict[str, Any]] = {}  # one dict per entity, however many links
 
     def other(row, offset: int) -> dict[str, Any]:
@@ -83,9 +90,9 @@ def pivot_entity(db: Database, entity_id: int, *, limit: int | None = None) -> d
     by_type: dict[tuple[str, str], int] = {}
     if limit is None:
         rows = db.execute(
-            f"SELECT l.id, 'out', l.type, l.label, {_ENTITY} FROM links l "
+            f"SELECT l.id, 'out', l.type, l.label, {_ENTITY}, {_EVIDENCE} FROM links l "
             "JOIN entities e ON e.id = l.dst_id WHERE l.src_id = ? UNION ALL "
-            f"SELECT l.id, 'in', l.type, l.label, {_ENTITY} FROM links l "
+            f"SELECT l.id, 'in', l.type, l.label, {_ENTITY}, {_EVIDENCE} FROM links l "
             "JOIN entities e ON e.id = l.src_id WHERE l.dst_id = ? ORDER BY 1",
             [entity_id, entity_id],
         ).fetchall()
@@ -100,14 +107,13 @@ def pivot_entity(db: Database, entity_id: int, *, limit: int | None = None) -> d
         ).fetchall():
             by_type[(direction, link_type)] = count
             rows += _neighbour_rows(db, entity_id, direction, link_type, 0, limit)
-    evidence = _evidence_of_links(db, [row[0] for row in rows])
     neighbours = [
         {
             "direction": row[1],
             "type": row[2],
             "label": row[3],
             "link_id": row[0],
-            "evidence_ids": evidence.get(row[0], []),
+            "evidence_ids": _ids(row[11]),
             "entity": other(row, 4),
         }
         for row in rows
@@ -141,7 +147,7 @@ def pivot_entity(db: Database, entity_id: int, *, limit: int | None = None) -> d
         total_values = db.execute(f"SELECT count(*) FROM ({value_sql})", [entity_id]).fetchone()[0]
     total_neighbours = sum(by_type.values())
     return {
-        "entity": entity_dict(entity),
+        "entity": entity,
         "neighbours": neighbours,
         "cases": cases,
         "same_values": same_values,
@@ -167,13 +173,13 @@ def _neighbour_rows(
     key for outgoing links, the covering `links_by_dst` for incoming ones)."""
     if direction == "out":
         sql = (
-            f"SELECT l.id, 'out', l.type, l.label, {_ENTITY} FROM links l "
+            f"SELECT l.id, 'out', l.type, l.label, {_ENTITY}, {_EVIDENCE} FROM links l "
             "JOIN entities e ON e.id = l.dst_id "
             "WHERE l.src_id = ? AND l.type = ? AND l.dst_id > ? ORDER BY l.dst_id LIMIT ?"
         )
     elif direction == "in":
         sql = (
-            f"SELECT l.id, 'in', l.type, l.label, {_ENTITY} FROM links l "
+            f"SELECT l.id, 'in', l.type, l.label, {_ENTITY}, {_EVIDENCE} FROM links l "
             "JOIN entities e ON e.id = l.src_id "
             "WHERE l.dst_id = ? AND l.type = ? AND l.src_id > ? ORDER BY l.src_id LIMIT ?"
         )
@@ -197,32 +203,22 @@ def pivot_neighbours(
     if limit < 1:
         raise InvalidInput("limit", limit, "must be at least 1")
     rows = _neighbour_rows(db, entity_id, direction, link_type, after_entity_id, limit)
-    evidence = _evidence_of_links(db, [row[0] for row in rows])
     return [
         {
             "direction": row[1],
             "type": row[2],
             "label": row[3],
             "link_id": row[0],
-            "evidence_ids": evidence.get(row[0], []),
+            "evidence_ids": _ids(row[11]),
             "entity": _entity_row(row, 4),
         }
         for row in rows
     ]
 
 
-def _evidence_of_links(db: Database, link_ids: list[int]) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = defaultdict(list)
-    for start in range(0, len(link_ids), 500):
-        chunk = link_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for link_id, evidence_id in db.execute(
-            f"SELECT link_id, evidence_id FROM link_evidence WHERE link_id IN ({marks}) "
-            "ORDER BY link_id, evidence_id",
-            chunk,
-        ):
-            found[link_id].append(evidence_id)
-    return found
+def _ids(text: str | None) -> list[int]:
+    """The ids of a `group_concat` column (None when there are none)."""
+    return [int(part) for part in text.split(",")] if text else []
 
 
 def pivot_value(db: Database, name: str, value: str) -> list[dict[str, Any]]:
