@@ -11,6 +11,7 @@ interpret it as HTML.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -148,6 +149,10 @@ def attribute_summary(entity: Entity) -> str:
     return "; ".join(parts)
 
 
+# runs fn(db) off the main thread, then on_done(result) on it (TaskRunner.read)
+Reader = Callable[[Callable[[Database], Any], Callable[[Any], None]], None]
+
+
 class _PagedTable(_Table):
     """A table of any length that holds only the pages a view has asked for lately.
 
@@ -157,30 +162,45 @@ class _PagedTable(_Table):
     when scrolling up, else at its offset (a jump). At most KEEP pages are held, the least
     recently used dropped first, so scrolling through a million rows keeps a few thousand.
 
-    Subclasses say how many rows there are (`_count`) and read a page (`_read`); a page
-    is a list of (cursor, row), the cursor being what `_read` needs to go on from a row
+    A jump deeper than ASYNC_FROM rows (where SQLite steps over every row before it) is
+    read on the reader thread when the model has one (`reader`): its rows show "…" for
+    the moment it takes, the window keeps answering, and a page scrolled past before its
+    turn is not read at all.
+
+    Subclasses say how many rows there are (`_count`) and how to read a page
+    (`_reading`: a function of a connection, so it can run on any thread); a page is a
+    list of (cursor, row), the cursor being what the next read needs to go on from a row
     (None: this table pages by offset only)."""
 
     PAGE = 200
     KEEP = 32
+    ASYNC_FROM = 20_000
 
-    def __init__(self, parent=None):
+    def __init__(self, db: Database, reader: Reader | None = None, parent=None):
         super().__init__(parent)
+        self.db = db
+        self.reader = reader
         self._total = 0
         self._pages: OrderedDict[int, list[tuple[Any, Any]]] = OrderedDict()
         self._last: tuple[int, list[tuple[Any, Any]]] = (-1, [])
+        self._pending: set[int] = set()
+        self._generation = 0  # bumped by a reset: pages of an older query are dropped
         self.pages_read = 0  # for the benchmark and tests: how many queries ran
 
     def _count(self) -> int:
         raise NotImplementedError
 
-    def _read(self, *, after: Any, before: Any, offset: int, limit: int) -> list[tuple[Any, Any]]:
+    def _reading(
+        self, *, after: Any, before: Any, offset: int, limit: int
+    ) -> Callable[[Database], list[tuple[Any, Any]]]:
         raise NotImplementedError
 
     def reset(self) -> None:
         """Count the rows again and forget every page (the next paint reads what it shows)."""
         self.beginResetModel()
+        self._generation += 1
         self._pages.clear()
+        self._pending.clear()
         self._last = (-1, [])
         self._total = self._count()
         self.endResetModel()
@@ -194,22 +214,30 @@ class _PagedTable(_Table):
         """How many rows are in memory now."""
         return sum(len(page) for page in self._pages.values())
 
+    @property
+    def waiting(self) -> bool:
+        """Whether a page is being read off the main thread."""
+        return bool(self._pending)
+
     def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else self._total
 
     def row_item(self, row: int) -> Any:
-        """The row's record (reading its page if it is not held)."""
+        """The row's record (reading its page if it is not held), or None while its page
+        is being read off the main thread."""
         number, within = divmod(row, self.PAGE)
         if number == self._last[0]:  # a paint asks for the same page some hundred times
             page = self._last[1]
         else:
             page = self._page(number)
+            if page is None:
+                return None
             self._last = (number, page)
         if within >= len(page):
             raise IndexError(f"row {row} is beyond the table's {self._total} rows")
         return page[within][1]
 
-    def _page(self, number: int) -> list[tuple[Any, Any]]:
+    def _page(self, number: int) -> list[tuple[Any, Any]] | None:
         page = self._pages.get(number)
         if page is not None:
             self._pages.move_to_end(number)
@@ -217,21 +245,52 @@ class _PagedTable(_Table):
         previous, following = self._pages.get(number - 1), self._pages.get(number + 1)
         after = previous[-1][0] if previous and len(previous) == self.PAGE else None
         before = following[0][0] if following and after is None else None
-        page = self._read(
-            after=after,
-            before=before,
-            offset=0 if after is not None or before is not None else number * self.PAGE,
-            limit=self.PAGE,
-        )
+        offset = 0 if after is not None or before is not None else number * self.PAGE
+        read = self._reading(after=after, before=before, offset=offset, limit=self.PAGE)
+        if offset >= self.ASYNC_FROM and self.reader is not None:
+            self._read_later(number, read)
+            return None
+        page = read(self.db)
         self.pages_read += 1
+        self._keep(number, page)
+        return page
+
+    def _keep(self, number: int, page: list[tuple[Any, Any]]) -> None:
         self._pages[number] = page
         while len(self._pages) > self.KEEP:
             self._pages.popitem(last=False)
-        return page
+
+    def _read_later(self, number: int, read: Callable) -> None:
+        if number in self._pending:
+            return
+        # Pages far from this one were scrolled past: their reads, still queued, are
+        # skipped (see `wanted`).
+        self._pending = {n for n in self._pending if abs(n - number) <= 2} | {number}
+        generation = self._generation
+
+        def wanted(db: Database):
+            if generation != self._generation or number not in self._pending:
+                return None
+            return read(db)
+
+        self.reader(wanted, lambda page: self._arrived(generation, number, page))
+
+    def _arrived(self, generation: int, number: int, page: list | None) -> None:
+        if page is None or generation != self._generation or number not in self._pending:
+            return
+        self._pending.discard(number)
+        self.pages_read += 1
+        self._keep(number, page)
+        if page:
+            first = number * self.PAGE
+            last = min(first + len(page), self._total) - 1
+            self.dataChanged.emit(self.index(first, 0), self.index(last, self.columnCount() - 1))
 
     def _forget_pages(self) -> None:
         """Rows may have changed: read what is shown again (only when next painted)."""
+        self._generation += 1
         self._pages.clear()
+        self._pending.clear()
         self._last = (-1, [])
         if self._total:
             self.dataChanged.emit(
@@ -246,9 +305,16 @@ class EntityTableModel(_PagedTable):
     HEADERS = ("Name", "Kind", "Details", "Updated")
     ORDERS = ("name", "kind", "details", "updated")  # by column; "id": the order added
 
-    def __init__(self, db: Database, case_id: int, kind: str | None = None, parent=None):
-        super().__init__(parent)
-        self.db = db
+    def __init__(
+        self,
+        db: Database,
+        case_id: int,
+        kind: str | None = None,
+        parent=None,
+        *,
+        reader: Reader | None = None,
+    ):
+        super().__init__(db, reader, parent)
         self.query = ui_queries.EntityQuery(case_id, kind)
         self.reset()
 
@@ -278,9 +344,10 @@ class EntityTableModel(_PagedTable):
     def _count(self) -> int:
         return ui_queries.count_entities(self.db, self.query)
 
-    def _read(self, *, after, before, offset: int, limit: int):
-        return ui_queries.entity_rows(
-            self.db, self.query, after=after, before=before, offset=offset, limit=limit
+    def _reading(self, *, after, before, offset: int, limit: int):
+        query = self.query  # as it is now: the read may run later, on another thread
+        return lambda db: ui_queries.entity_rows(
+            db, query, after=after, before=before, offset=offset, limit=limit
         )
 
     def refresh(self) -> None:
@@ -311,6 +378,8 @@ class EntityTableModel(_PagedTable):
             return None
         entity = self.row_item(index.row())
         column = index.column()
+        if entity is None:  # its page is on its way
+            return "…" if role == DisplayRole and column == 0 else None
         if role in (DisplayRole, ROLE_SORT):
             if column == 0:
                 return entity.value
@@ -348,8 +417,7 @@ class TimelineModel(_PagedTable):
     PAGE = 300
 
     def __init__(self, db: Database, case_id: int, parent=None):
-        super().__init__(parent)
-        self.db = db
+        super().__init__(db, None, parent)  # events are few per case: read at once
         self.case_id = case_id
         self.kinds: list[str] | None = None
         self.reset()
@@ -361,11 +429,14 @@ class TimelineModel(_PagedTable):
     def _count(self) -> int:
         return ui_queries.timeline_count(self.db, self.case_id, kinds=self.kinds)
 
-    def _read(self, *, after, before, offset: int, limit: int):
-        page = ui_queries.timeline_page(
-            self.db, self.case_id, kinds=self.kinds, offset=offset, limit=limit
-        )
-        return [(None, item) for item in page]  # by offset: events are few per case
+    def _reading(self, *, after, before, offset: int, limit: int):
+        case_id, kinds = self.case_id, self.kinds
+
+        def read(db: Database) -> list[tuple[None, dict[str, Any]]]:
+            page = ui_queries.timeline_page(db, case_id, kinds=kinds, offset=offset, limit=limit)
+            return [(None, item) for item in page]  # by offset: events are few per case
+
+        return read
 
     def row_data(self, row: int) -> dict[str, Any]:
         return self.row_item(row)

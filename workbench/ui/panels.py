@@ -100,7 +100,7 @@ class EntitiesPanel(QWidget):
         # No sort/filter proxy: a proxy sorts and filters only the rows it has seen, and
         # would read every row of a large case to do so. The model asks the store, which
         # sorts and filters the whole table (the view's header calls model.sort).
-        self.model = EntityTableModel(window.db, case_id, None, self)
+        self.model = EntityTableModel(window.db, case_id, None, self, reader=window.runner.read)
         self._filter_timer = QTimer(self, singleShot=True, interval=250)
         self._filter_timer.timeout.connect(self._apply_filter)
         self.filter.textChanged.connect(lambda _text: self._filter_timer.start())
