@@ -101,6 +101,7 @@ class EntitiesPanel(QWidget):
         # would read every row of a large case to do so. The model asks the store, which
         # sorts and filters the whole table (the view's header calls model.sort).
         self.model = EntityTableModel(window.db, case_id, None, self, reader=window.runner.read)
+        self._case_total = 0  # the case's entities, all kinds, as last counted
         self._filter_timer = QTimer(self, singleShot=True, interval=250)
         self._filter_timer.timeout.connect(self._apply_filter)
         self.filter.textChanged.connect(lambda _text: self._filter_timer.start())
@@ -134,8 +135,20 @@ class EntitiesPanel(QWidget):
         self.refresh_kinds()
         self._update_count()
 
+    # Counting a case's entities by kind reads every one of them: past this many, it is
+    # done on the reader thread (a million-entity case would hold the window ~1 s).
+    KIND_COUNTS_ASYNC_FROM = 20_000
+
     def refresh_kinds(self) -> None:
-        counts = ui_queries.kind_counts(self.window_.db, self.case_id)
+        case_id = self.case_id
+        size = max(self.model.total, self._case_total)
+        if size >= self.KIND_COUNTS_ASYNC_FROM and not self.model.query.text:
+            self.window_.runner.read(lambda db: ui_queries.kind_counts(db, case_id), self._kinds)
+        else:
+            self._kinds(ui_queries.kind_counts(self.window_.db, case_id))
+
+    def _kinds(self, counts: dict[str, int]) -> None:
+        self._case_total = sum(counts.values())
         current = (
             self.kinds.currentItem().data(Qt.ItemDataRole.UserRole)
             if (self.kinds.currentItem())
