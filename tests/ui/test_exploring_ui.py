@@ -392,6 +392,12 @@ def test_sorting_a_large_table_sorts_every_row_not_just_the_loaded_ones(qtbot, w
     names = [panel.model.index(row, 0).data() for row in range(0, 1000)]
     assert names == sorted(names, key=str.lower, reverse=True)
     assert len(set(names)) == 1000
+    # In a large table a sorted page is read on the reader thread: "…" until it comes.
+    panel.model.ASYNC_FROM = 100  # this table counts as large
+    panel.model.reset()
+    assert panel.model.index(0, 0).data() == "…"
+    qtbot.waitUntil(lambda: panel.model.index(0, 0).data() == "user9@example.test", timeout=5000)
+    panel.model.ASYNC_FROM = 20_000
     # Read from the bottom up (each page found from the one below it), the same rows.
     panel.model.reset()
     upwards = [panel.model.index(row, 0).data() for row in range(999, -1, -1)]

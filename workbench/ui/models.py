@@ -162,10 +162,10 @@ class _PagedTable(_Table):
     when scrolling up, else at its offset (a jump). At most KEEP pages are held, the least
     recently used dropped first, so scrolling through a million rows keeps a few thousand.
 
-    A jump deeper than ASYNC_FROM rows (where SQLite steps over every row before it) is
-    read on the reader thread when the model has one (`reader`): its rows show "…" for
-    the moment it takes, the window keeps answering, and a page scrolled past before its
-    turn is not read at all.
+    A read that is not quick (`_cheap`: by default a jump deeper than ASYNC_FROM rows,
+    where SQLite steps over every row before it) is done on the reader thread when the
+    model has one (`reader`): its rows show "…" for the moment it takes, the window keeps
+    answering, and a page scrolled past before its turn is not read at all.
 
     Subclasses say how many rows there are (`_count`) and how to read a page
     (`_reading`: a function of a connection, so it can run on any thread); a page is a
@@ -247,13 +247,18 @@ class _PagedTable(_Table):
         before = following[0][0] if following and after is None else None
         offset = 0 if after is not None or before is not None else number * self.PAGE
         read = self._reading(after=after, before=before, offset=offset, limit=self.PAGE)
-        if offset >= self.ASYNC_FROM and self.reader is not None:
+        if self.reader is not None and not self._cheap(after, before, offset):
             self._read_later(number, read)
             return None
         page = read(self.db)
         self.pages_read += 1
         self._keep(number, page)
         return page
+
+    def _cheap(self, after: Any, before: Any, offset: int) -> bool:
+        """Whether a read is quick enough for the main thread: a page found from its
+        neighbour, or not deep."""
+        return after is not None or before is not None or offset < self.ASYNC_FROM
 
     def _keep(self, number: int, page: list[tuple[Any, Any]]) -> None:
         self._pages[number] = page
@@ -343,6 +348,17 @@ class EntityTableModel(_PagedTable):
 
     def _count(self) -> int:
         return ui_queries.count_entities(self.db, self.query)
+
+    def _cheap(self, after: Any, before: Any, offset: int) -> bool:
+        """In a large table only pages in the order added come at once (the case's own
+        index walks them); any other order or a text filter makes SQLite read the whole
+        table for a page unless an index serves that order, so those go to the reader
+        thread."""
+        if self._total < self.ASYNC_FROM:
+            return True
+        if self.query.order != "id" or self.query.text:
+            return False
+        return super()._cheap(after, before, offset)
 
     def _reading(self, *, after, before, offset: int, limit: int):
         query = self.query  # as it is now: the read may run later, on another thread
