@@ -48,10 +48,12 @@ def parse_server(text: str, default_port: int, field_name: str = "server") -> Se
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise InvalidInput(field_name, text, "has a port that is not 1-65535")
         port = int(port_text)
-    return ServerAddress(_server_host(host, field_name, text), port)
+    return ServerAddress(server_host(host, field_name, text), port)
 
 
-def _server_host(host: str, field_name: str, shown: str) -> str:
+def server_host(host: str, field_name: str, shown: str) -> str:
+    """A server's host: an IP address, or a valid host name in its ASCII form;
+    InvalidInput naming `field_name` and the text as the user gave it (`shown`)."""
     if not host or host.startswith("-"):
         raise InvalidInput(field_name, shown, "has no valid host")
     try:

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QSettings
 
 from workbench.domain.errors import InvalidInput
-from workbench.domain.normalise import normalise_hostname, normalise_ip, normalise_url
-from workbench.lookups.settings import LookupSettings, ServerAddress, parse_server
+from workbench.domain.normalise import normalise_url
+from workbench.lookups.settings import LookupSettings, ServerAddress, parse_server, server_host
 from workbench.services.lookup_runs import LookupPlan
 
 _DEFAULTS = LookupSettings()
@@ -237,22 +237,9 @@ def _overrides(text: str, key: str) -> dict[str, ServerAddress]:
         name, sep, address = line.partition("=")
         if not sep or not name.strip():
             raise InvalidInput(key, line, "each line must be NAME=HOST:PORT")
-        server_name = _host(name.strip(), key, line)
+        server_name = server_host(name.strip(), key, line)
         overrides[server_name] = _server(address, 43, key)
     return overrides
-
-
-def _host(host: str, key: str, shown: str) -> str:
-    """A server's host: an IP address or a valid host name (not `a b`, `-h`, `evil\x1b`,
-    300 characters...); InvalidInput naming the option and the text as typed."""
-    try:
-        return normalise_ip(host, key)
-    except InvalidInput:
-        pass
-    try:
-        return normalise_hostname(host, key).ascii
-    except InvalidInput as exc:
-        raise InvalidInput(key, shown, f"has a host that {exc.reason}") from None
 
 
 def _server(text: str, default_port: int, key: str) -> ServerAddress:
