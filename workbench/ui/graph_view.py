@@ -47,11 +47,22 @@ from workbench.ui.widgets import is_dark, plain_label, show_message
 
 ICON = 32.0
 LABEL_CHARS = 32
-# Levels of detail by zoom: icons from 0.3 (10 pixels: a shape can be told), labels from
-# 0.8 (the 8.5 pt label is then about 9 pixels high: readable; smaller, labels are a grey
-# smear that costs half of each frame).
+# Levels of detail by zoom: icons from 0.3 (10 pixels: a shape can be told); labels from
+# 0.55 in a small graph, and in a large one from 0.8 (the 8.5 pt label is then about 9
+# pixels high: below that, hundreds of labels are a grey smear that costs half of each
+# frame).
 ICONS_FROM = 0.3
-LABELS_FROM = 0.8
+LABELS_FROM = 0.55
+LABELS_FROM_LARGE = 0.8
+LARGE_GRAPH = 500  # nodes
+
+
+def detail_at(level: float, nodes: int) -> tuple[bool, bool]:
+    """(icons, labels) shown at a zoom level in a graph of `nodes` nodes."""
+    labels_from = LABELS_FROM_LARGE if nodes > LARGE_GRAPH else LABELS_FROM
+    return level >= ICONS_FROM, level >= labels_from
+
+
 KIND_COLOURS = {
     "storefront": "#c2410c",
     "domain": "#1d4ed8",
@@ -377,7 +388,7 @@ class GraphView(QGraphicsView):
         level = self.zoom_level()
         scene = self.scene()
         if isinstance(scene, GraphScene):
-            scene.set_detail(icons=level >= ICONS_FROM, labels=level >= LABELS_FROM)
+            scene.set_detail(*detail_at(level, len(scene.nodes)))
         self.setRenderHint(QPainter.RenderHint.Antialiasing, level >= 0.4 and self.antialias)
 
     def zoom_level(self) -> float:
@@ -597,7 +608,7 @@ class GraphPanel(QWidget):
         width, height = max(xs) - min(xs) + 80, max(ys) - min(ys) + 80
         viewport = self.view.viewport().size()
         level = min(viewport.width() / width, viewport.height() / height, 1.5)
-        self.scene.set_detail(icons=level >= ICONS_FROM, labels=level >= LABELS_FROM)
+        self.scene.set_detail(*detail_at(level, len(positions)))
 
     def _shown(self) -> None:
         # Antialiased lines cost several times more on the raster engine: past a thousand
