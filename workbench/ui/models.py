@@ -184,6 +184,8 @@ class _PagedTable(_Table):
         self._pages: OrderedDict[int, list[tuple[Any, Any]]] = OrderedDict()
         self._last: tuple[int, list[tuple[Any, Any]]] = (-1, [])
         self._pending: set[int] = set()
+        # The reader thread's latest pages, by (generation, page number).
+        self._fresh: dict[tuple[int, int], list[tuple[Any, Any]]] = {}
         self._generation = 0  # bumped by a reset: pages of an older query are dropped
         self.pages_read = 0  # for the benchmark and tests: how many queries ran
 
@@ -273,10 +275,27 @@ class _PagedTable(_Table):
         self._pending = {n for n in self._pending if abs(n - number) <= 2} | {number}
         generation = self._generation
 
-        def wanted(db: Database):
+        def wanted(db: Database):  # on the reader thread
             if generation != self._generation or number not in self._pending:
                 return None
-            return read(db)
+            # A neighbour read just before (the two pages a jump shows) makes this a
+            # keyset read, the same cost at any depth, instead of a second jump.
+            previous = self._fresh.get((generation, number - 1))
+            following = self._fresh.get((generation, number + 1))
+            if previous and len(previous) == self.PAGE:
+                cursors = {"after": previous[-1][0], "before": None}
+            elif following:
+                cursors = {"after": None, "before": following[0][0]}
+            else:
+                cursors = None
+            if cursors is None:
+                page = read(db)
+            else:
+                page = self._reading(**cursors, offset=0, limit=self.PAGE)(db)
+            self._fresh[(generation, number)] = page  # keyed by query: never mixed up
+            while len(self._fresh) > 4:
+                self._fresh.pop(next(iter(self._fresh)))
+            return page
 
         self.reader(wanted, lambda page: self._arrived(generation, number, page))
 
