@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 from sqlite_utils import Database
 
@@ -200,12 +200,16 @@ class _PagedTable(_Table):
     def reset(self) -> None:
         """Count the rows again and forget every page (the next paint reads what it shows)."""
         self.beginResetModel()
+        self._clear()
+        self._total = self._count()
+        self.endResetModel()
+
+    def _clear(self) -> None:
+        """Forget every page; reads still under way are dropped when they come."""
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
         self._last = (-1, [])
-        self._total = self._count()
-        self.endResetModel()
 
     @property
     def total(self) -> int:
@@ -312,10 +316,7 @@ class _PagedTable(_Table):
 
     def _forget_pages(self) -> None:
         """Rows may have changed: read what is shown again (only when next painted)."""
-        self._generation += 1
-        self._pages.clear()
-        self._pending.clear()
-        self._last = (-1, [])
+        self._clear()
         if self._total:
             self.dataChanged.emit(
                 self.index(0, 0), self.index(self._total - 1, self.columnCount() - 1)
@@ -329,6 +330,8 @@ class EntityTableModel(_PagedTable):
     HEADERS = ("Name", "Kind", "Details", "Updated")
     ORDERS = ("name", "kind", "details", "updated")  # by column; "id": the order added
 
+    counted = Signal()  # a count made off the main thread came in
+
     def __init__(
         self,
         db: Database,
@@ -340,7 +343,40 @@ class EntityTableModel(_PagedTable):
     ):
         super().__init__(db, reader, parent)
         self.query = ui_queries.EntityQuery(case_id, kind)
+        self.counting = False  # a filtered count is being made off the main thread
+        self._largest = 0  # the most rows this table has had unfiltered: is it large?
         self.reset()
+
+    def reset(self) -> None:
+        """As `_PagedTable.reset`; but a text filter on a large table is counted on the
+        reader thread (SQLite reads every row to count the matches): the table shows no
+        rows until the count comes, and the window keeps answering meanwhile."""
+        if self.reader is None or not self.query.text or self._largest < self.ASYNC_FROM:
+            self.counting = False
+            super().reset()
+            if not self.query.text:
+                self._largest = max(self._largest, self._total)
+            return
+        self.beginResetModel()
+        self._clear()
+        self._total = 0
+        self.counting = True
+        self.endResetModel()
+        generation, query = self._generation, self.query
+        self.reader(
+            lambda db: ui_queries.count_entities(db, query),
+            lambda total: self._counted(generation, total),
+        )
+
+    def _counted(self, generation: int, total: int) -> None:
+        if generation != self._generation:
+            return
+        self.counting = False
+        if total:
+            self.beginInsertRows(_ROOT, 0, total - 1)
+            self._total = total
+            self.endInsertRows()
+        self.counted.emit()
 
     @property
     def case_id(self) -> int:
@@ -389,6 +425,9 @@ class EntityTableModel(_PagedTable):
         """Show what was stored since. In the order added, new entities are appended as
         rows (the view keeps its place and selection); in another order they land
         anywhere, so the table is read again."""
+        if self.query.text and self.reader is not None and self._largest >= self.ASYNC_FROM:
+            self.reset()  # counted off the main thread
+            return
         total = self._count()
         appended = self.query.order == "id" and not self.query.descending
         if appended and total > self._total:

@@ -102,6 +102,7 @@ class EntitiesPanel(QWidget):
         # sorts and filters the whole table (the view's header calls model.sort).
         self.model = EntityTableModel(window.db, case_id, None, self, reader=window.runner.read)
         self._case_total = 0  # the case's entities, all kinds, as last counted
+        self.model.counted.connect(self._update_count)
         self._filter_timer = QTimer(self, singleShot=True, interval=250)
         self._filter_timer.timeout.connect(self._apply_filter)
         self.filter.textChanged.connect(lambda _text: self._filter_timer.start())
@@ -186,6 +187,9 @@ class EntitiesPanel(QWidget):
         self._update_count()
 
     def _update_count(self) -> None:
+        if self.model.counting:
+            self.count.setText("counting…")
+            return
         total = self.model.total
         noun = "entity" if total == 1 else "entities"
         self.count.setText(f"{total:,} {noun}" + (" match" if self.model.query.text else ""))
