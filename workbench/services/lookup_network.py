@@ -20,8 +20,10 @@ nothing it fetched could be stored any more), or when it has done every domain.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -118,8 +120,14 @@ def start_network_process(
     cancel: Cancelled,
 ) -> NetworkFeed:
     """Run the network half in a child process; a thread of this one relays its results
-    into the queue and passes a cancel on to it."""
-    context = multiprocessing.get_context("spawn")  # fork would copy a threaded process
+    into the queue and passes a cancel on to it.
+
+    The child is spawned (a fork would copy a process whose other threads hold locks), so
+    it imports the program's main module again: a script that starts runs must do so
+    under `if __name__ == "__main__":`, as multiprocessing requires; the `workbench`
+    command and the app do.
+    """
+    context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
     cancel_flag = context.Value("b", 0, lock=False)
     child = context.Process(
@@ -140,9 +148,9 @@ def start_network_process(
                     cancel_flag.value = 1
                 if not receiving.poll(CANCEL_POLL_S):
                     continue
-                item = receiving.recv()
-                ended = item is None
-                results.put(item)
+                for item in receiving.recv():  # the child sends what it has, in lists
+                    ended = ended or item is None
+                    results.put(item)
         except EOFError:  # the child died without its end mark
             results.put(
                 RuntimeError(f"the lookup network process ended early (exit {child.exitcode})")
@@ -180,21 +188,46 @@ def _child_main(
     # means (it cancels the run, which reaches this process through the flag).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cancel = _SharedFlag(cancel_flag, os.getppid())
-
-    def send(item: Item) -> None:
-        try:
-            sending.send(item)
-        except BrokenPipeError:  # the parent is gone: nobody would store this
-            cancel_flag.value = 1
-        except Exception as exc:  # an exception that does not pickle: send what it said
-            if not isinstance(item, BaseException):
-                raise
-            sending.send(RuntimeError(f"{type(exc).__name__}: {item!r}"))
-
+    # The event loop hands results to a sender thread and goes on: a write to the pipe
+    # may wait for the parent to read, and the loop must not wait with it. The sender
+    # sends whatever has piled up as one list, so that the parent's relay, which takes
+    # turns on its GIL with the busy writer, wakes once per pile and not once per domain.
+    outbox: queue.Queue[Item] = queue.Queue()
+    sender = threading.Thread(
+        target=_send_piles, args=(outbox, sending, cancel_flag), name=f"{NETWORK_THREAD}-sender"
+    )
+    sender.start()
     try:
-        _run_loop(items, settings, plan, send, cancel)
+        _run_loop(items, settings, plan, lambda item: outbox.put(_picklable(item)), cancel)
     finally:
+        sender.join()
         sending.close()
+
+
+def _send_piles(outbox: queue.Queue[Item], sending: Any, cancel_flag: Any) -> None:
+    ended = False
+    while not ended:
+        pile = [outbox.get()]
+        with contextlib.suppress(queue.Empty):
+            while True:
+                pile.append(outbox.get_nowait())
+        ended = pile[-1] is None
+        try:
+            sending.send(pile)
+        except (BrokenPipeError, OSError):  # the parent is gone: nobody would store this
+            cancel_flag.value = 1
+            while not ended:  # let the loop finish its cancelled tasks and end
+                ended = outbox.get() is None
+
+
+def _picklable(item: Item) -> Item:
+    """An exception that does not pickle travels as a RuntimeError that says what it was."""
+    if isinstance(item, BaseException):
+        try:
+            pickle.dumps(item)
+        except Exception:
+            return RuntimeError(f"{type(item).__name__}: {item}")
+    return item
 
 
 def _run_loop(
