@@ -496,6 +496,7 @@ class GraphPanel(QWidget):
         self._generation = 0
 
         self.status = plain_label("", object_name="graph_status")
+        self.status.setToolTip(KEYS_HELP)  # our own text: safe as a tooltip
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
 
