@@ -31,8 +31,10 @@ changed). Target: frames under 16.7 ms (60 frames a second).
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -313,6 +315,7 @@ def main() -> int:
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="workbench-ui-bench-"))
+    atexit.register(shutil.rmtree, scratch, True)  # its stores are large: never left behind
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
     if args.graph:
         return graph_bench(args.graph, scratch)

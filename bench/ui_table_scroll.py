@@ -32,9 +32,11 @@ Baseline, in the same run: the bare SQLite query each step rests on (the same SQ
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -224,6 +226,7 @@ def main() -> int:
     parser.add_argument("--case", type=int, help="with --store: the case to open")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="workbench-table-bench-"))
+    atexit.register(shutil.rmtree, scratch, True)  # its stores are large: never left behind
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
     load = os.getloadavg()[0]
     if args.store:
