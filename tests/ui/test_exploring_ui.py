@@ -402,10 +402,18 @@ def test_sorting_a_large_table_sorts_every_row_not_just_the_loaded_ones(qtbot, w
     panel.model.reset()
     upwards = [panel.model.index(row, 0).data() for row in range(999, -1, -1)]
     assert upwards == names[::-1]
-    # Selecting an entity finds its row in the sorted table.
+    # Selecting an entity finds its row in the sorted table; in a large table the store
+    # is asked off the main thread and the row is selected when the answer comes.
     target = _entity_id(window, "email", "user5@example.test")
     assert panel.select_entity(target)
     assert panel.table.currentIndex().data() == "user5@example.test"
+    panel.model.ASYNC_FROM = 100  # this table counts as large
+    other = _entity_id(window, "email", "user500@example.test")
+    assert panel.select_entity(other)
+    qtbot.waitUntil(
+        lambda: panel.table.currentIndex().data() == "user500@example.test", timeout=5000
+    )
+    panel.model.ASYNC_FROM = 20_000
 
 
 def test_filtering_the_entity_table_searches_every_row(qtbot, window, store_path):

@@ -209,11 +209,24 @@ class EntitiesPanel(QWidget):
         return [(index.data(ROLE_ID), index.data(ROLE_KIND)) for index in rows]
 
     def select_entity(self, entity_id: int) -> bool:
-        """Select an entity's row (its place asked of the store: no rows read to find it)."""
+        """Select an entity's row (its place asked of the store: no rows read to find it).
+        In a large table the store counts the rows before it on the reader thread (in a
+        sorted million rows that takes seconds) and the row is selected when the answer
+        comes; True then means "asked"."""
         if self.filter.text():
             self.filter.clear()
             self._apply_filter()
-        row = self.model.position_of(entity_id)
+        model = self.model
+        if model.total < model.ASYNC_FROM:
+            return self._go_to_row(model.position_of(entity_id))
+        query = model.query
+        self.window_.runner.read(
+            lambda db: ui_queries.entity_position(db, query, entity_id),
+            lambda row: self._go_to_row(row) if model.query == query else None,
+        )
+        return True
+
+    def _go_to_row(self, row: int | None) -> bool:
         if row is None:
             return False
         index = self.model.index(row, 0)
