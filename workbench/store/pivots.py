@@ -279,7 +279,9 @@ def related_cases_page(
         "JOIN value_case_lists listed ON listed.name = mine.name "
         "AND listed.value = mine.value AND listed.cases BETWEEN 2 AND ? "
         "WHERE mine.case_id = ? AND (SELECT count(*) FROM (SELECT 1 FROM entity_values v "
-        "WHERE v.name = mine.name AND v.value = mine.value LIMIT 2)) = 2",
+        # Written on `listed`, so that SQLite counts only values that passed the cut
+        # (on `mine`, it counted the carriers of every value of the case: 3x slower).
+        "WHERE v.name = listed.name AND v.value = listed.value LIMIT 2)) = 2",
         [COMMONPLACE_CASES, case_id],
     ).fetchall()
     listed = [row[1:] for row in entity_rows] + [row[2:] for row in value_rows]
