@@ -5,7 +5,9 @@ real peers; the command line and kill -9 are in test_lookup_cli and test_lookup_
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from tests.peers.scenario import ScenarioServers, scenario_servers
 from tests.peers.whois_server import Reply, WhoisPeer, fixture
 from workbench.domain.errors import NotFound
 from workbench.lookups.settings import LookupSettings
+from workbench.services import lookup_network
 from workbench.services.lookup_network import NETWORK_PROCESS, NETWORK_THREAD
 from workbench.services.lookup_runs import (
     CancelToken,
@@ -270,3 +273,23 @@ def test_when_storing_fails_the_network_work_stops_too(servers, store, in_proces
     assert "pending" in states.values()
     counts = snapshot_counts(store, run_id)
     assert set(counts) == {q for q, state in states.items() if state == "done"}
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_a_run_gives_the_same_answers_on_either_event_loop(servers, store, monkeypatch, loop):
+    # uvloop where it is installed; asyncio's own loop where it is not (Windows).
+    if loop == "asyncio":
+        monkeypatch.setitem(sys.modules, "uvloop", None)  # import uvloop -> ImportError
+    else:
+        pytest.importorskip("uvloop")
+    factory = lookup_network.event_loop_factory()
+    assert (factory is asyncio.new_event_loop) == (loop == "asyncio")
+    run_id = start_run(store, parse_queries(["soundsbox.test"]), case_id=None, plan=LookupPlan())
+    report = run_lookups(store, run_id, servers.settings, in_process=True)
+    (result,) = report.results
+    assert {lk["protocol"]: lk["status"] for lk in result["lookups"]} == {
+        "whois": "ok",
+        "rdap": "ok",
+        "dns": "ok",
+        "rdap_ip": "ok",
+    }

@@ -288,6 +288,34 @@ def test_the_built_program_builds_the_demo_cases_without_the_project_environment
 
 
 @pytest.mark.slow
+def test_the_built_program_runs_a_bulk_lookup_with_its_network_process(
+    built_app: Path, tmp_path: Path
+):
+    # More domains than run in-process: the run's network half is a spawned child of the
+    # frozen program (packaging/launcher.py calls freeze_support for it). Offline mode
+    # asks nothing, so every lookup comes back offline, from the child.
+    names = [f"bulk-{n:03d}.test" for n in range(60)]
+    (tmp_path / "domains.txt").write_text("\n".join(names) + "\n")
+    store = tmp_path / "bulk.sqlite"
+    result = _run(
+        built_app / "workbench",
+        "lookup",
+        "--offline",
+        "--json",
+        "--from-file",
+        "domains.txt",
+        "--store",
+        str(store),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["done"], report["total"]) == (60, 60)
+    statuses = {lk["status"] for r in report["results"] for lk in r["lookups"]}
+    assert statuses == {"offline"}
+
+
+@pytest.mark.slow
 def test_the_built_program_writes_the_pdf_case_file_and_a_sealed_bundle(
     demo_outputs: dict[str, Path],
 ):
