@@ -15,7 +15,9 @@ from workbench.services import casework
 from workbench.services.imports import import_recording
 from workbench.store.database import open_store, writing
 from workbench.store.entities import ensure_entity, find_entity
+from workbench.store.links import ensure_link
 from workbench.ui import options
+from workbench.ui.explore import PivotDialog
 from workbench.ui.workspace import VIEW_GRAPH
 
 HOSTILE = "<img src=x onerror=alert(1)><b>bold</b>"
@@ -98,6 +100,56 @@ def test_pivot_on_roms_lists_both_storefronts_and_both_cases(qtbot, demo_window)
     assert ("AllofMP3", "closed") in texts and ("Soundsbox", "open") in texts
     linked = [name for name, how in texts if how.startswith("← claims licence from")]
     assert set(linked) >= {"AllofMP3", "Soundsbox"}
+    dialog.close()
+
+
+def _hub(store_path, domains: int) -> tuple[int, list[int]]:
+    """A case where one nameserver serves `domains` domains: (the case, the domain ids in
+    the order the store pages them: by id)."""
+    case_id = new_case_in(store_path, "Hub")
+    db = open_store(store_path)
+    try:
+        with writing(db):
+            hub = ensure_entity(db, "nameserver", "ns1.hub.test", case_id=case_id)
+            ids = []
+            for number in range(domains):
+                domain = ensure_entity(db, "domain", f"site{number:02}.test", case_id=case_id)
+                ensure_link(db, domain.id, "uses_nameserver", hub.id, case_id=case_id)
+                ids.append(domain.id)
+    finally:
+        db.close()
+    return case_id, sorted(ids)
+
+
+def test_pivot_on_a_hub_shows_a_first_page_and_more_on_demand(
+    qtbot, window, store_path, monkeypatch
+):
+    monkeypatch.setattr(PivotDialog, "PAGE", 3)  # what a hub of thousands is to 200
+    case_id, domain_ids = _hub(store_path, 7)
+    window.open_case(case_id)
+    dialog = window.pivot(_entity_id(window, "nameserver", "ns1.hub.test"))
+    qtbot.waitUntil(lambda: dialog.data is not None, timeout=5000)
+    assert dialog.summary.text().startswith("Linked to 7 entities, in 1 case")
+    texts = dialog.texts()
+    assert ("Linked entities (7)", "") in texts
+    linked = [name for name, how in texts if how == "← uses nameserver"]
+    assert linked[:3] == ["site00.test", "site01.test", "site02.test"]
+    assert linked[3:] == ["more… (4 more of 7)"]  # the group's last row; nothing more read
+    (more,) = dialog.more_rows()
+    # Activating "more…" reads the next page and shows it above the row.
+    dialog.tree.setCurrentItem(more)
+    dialog.tree.itemActivated.emit(more, 0)
+    qtbot.waitUntil(lambda: more.text(0) == "more… (1 more of 7)", timeout=5000)
+    dialog.tree.itemActivated.emit(more, 0)
+    qtbot.waitUntil(lambda: not dialog.more_rows(), timeout=5000)
+    linked = [name for name, how in dialog.texts() if how == "← uses nameserver"]
+    assert linked == [f"site{number:02}.test" for number in range(7)]
+    # Each read row opens its entity.
+    opened = []
+    dialog.open_entity.connect(opened.append)
+    last = dialog.linked_section.child(6)
+    dialog.tree.itemActivated.emit(last, 0)
+    assert opened == [domain_ids[6]]
     dialog.close()
 
 

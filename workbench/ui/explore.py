@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.domain.errors import InvalidInput
-from workbench.store.pivots import pivot_entity
+from workbench.store.pivots import pivot_entity, pivot_neighbours
 from workbench.store.search import search
 from workbench.ui.icons import action_icon, kind_icon, kind_name
 from workbench.ui.widgets import heading_label, plain_label
@@ -35,11 +35,18 @@ def _bold(item: QTreeWidgetItem) -> None:
 
 class PivotDialog(QDialog):
     """Everything else in the store that shares one entity: linked entities (and how),
-    the cases it appears in, and entities sharing one of its values."""
+    the cases it appears in, and entities sharing one of its values.
+
+    A hub (a hosting company's nameserver) is linked to thousands of domains: the dialog
+    reads the first `PAGE` of each direction and link type (the store counts the rest)
+    and a "more…" row under each group that has more reads its next page, both on the
+    reader thread."""
 
     open_entity = Signal(int)
     open_case = Signal(int)
     open_evidence = Signal(int)
+
+    PAGE = 200  # neighbours per direction and link type, cases and sharers per read
 
     def __init__(self, window, entity_id: int):
         super().__init__(window)
@@ -48,6 +55,10 @@ class PivotDialog(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.resize(720, 560)
         self.data: dict[str, Any] | None = None
+        # Per (direction, link type) group that has more than is shown: its "more…" row,
+        # how many it has in all, and the last entity shown (where its next page starts).
+        self._more: dict[tuple[str, str], dict[str, Any]] = {}
+        self._generation = 0  # answers for an entity no longer shown are dropped
         self.title = heading_label("Pivot", size_delta=2)
         self.summary = plain_label("Loading…", wrap=True, object_name="pivot_summary")
         self.tree = QTreeWidget()
@@ -70,42 +81,59 @@ class PivotDialog(QDialog):
 
     def load(self, entity_id: int) -> None:
         self.entity_id = entity_id
+        self._generation += 1
+        generation, page = self._generation, self.PAGE
         self.summary.setText("Loading…")
-        self.window_.runner.read(lambda db: pivot_entity(db, entity_id), self._loaded)
+        self.window_.runner.read(
+            lambda db: pivot_entity(db, entity_id, limit=page),
+            lambda data: self._loaded(data) if generation == self._generation else None,
+        )
 
     def _loaded(self, data: dict[str, Any]) -> None:
         self.data = data
+        counts = data["counts"]
         entity = data["entity"]
         self.setWindowTitle(f"Pivot: {kind_name(entity['kind'])} {entity['value']}")
         self.title.setText(f"{kind_name(entity['kind'])}: {entity['value']}")
         neighbours, cases, same = data["neighbours"], data["cases"], data["same_values"]
         self.summary.setText(
-            f"Linked to {len(neighbours)} entities, in {len(cases)} case"
-            f"{'s' if len(cases) != 1 else ''}, sharing a value with {len(same)} other entities."
+            f"Linked to {counts['neighbours']:,} entities, in {counts['cases']:,} case"
+            f"{'s' if counts['cases'] != 1 else ''}, sharing a value with "
+            f"{counts['same_values']:,} other entities."
         )
         self.tree.clear()
-        section = QTreeWidgetItem(self.tree, [f"Cases ({len(cases)})", ""])
+        self._more = {}
+        section = QTreeWidgetItem(self.tree, [f"Cases ({counts['cases']:,})", ""])
         _bold(section)
         for case in cases:
             item = QTreeWidgetItem(section, [case["title"], case["status"]])
             item.setData(0, ROLE, ("case", case["id"]))
+        _note_unshown(section, counts["cases"] - len(cases), "cases")
         section.setExpanded(True)
-        section = QTreeWidgetItem(self.tree, [f"Linked entities ({len(neighbours)})", ""])
+        section = QTreeWidgetItem(self.tree, [f"Linked entities ({counts['neighbours']:,})", ""])
         _bold(section)
+        self.linked_section = section
+        shown: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for neighbour in neighbours:
-            other = neighbour["entity"]
-            how = neighbour["type"].replace("_", " ") + (
-                f" ({neighbour['label']})" if neighbour["label"] else ""
-            )
-            how = ("→ " if neighbour["direction"] == "out" else "← ") + how
-            item = QTreeWidgetItem(section, [other["value"], how])
-            item.setIcon(0, kind_icon(other["kind"]))
-            item.setData(0, ROLE, ("entity", other["id"]))
-            for evidence_id in neighbour.get("evidence_ids", []):
-                child = QTreeWidgetItem(item, [f"evidence #{evidence_id}", "open"])
-                child.setData(0, ROLE, ("evidence", evidence_id))
+            shown.setdefault((neighbour["direction"], neighbour["type"]), []).append(neighbour)
+        for group in counts["by_type"]:
+            key = (group["direction"], group["type"])
+            for neighbour in shown.get(key, []):
+                self._add_neighbour(section, neighbour)
+            page = shown.get(key, [])
+            if group["count"] > len(page):
+                more = QTreeWidgetItem(section, ["", _how(*key, None)])
+                more.setData(0, ROLE, ("more", key))
+                self._more[key] = {
+                    "item": more,
+                    "total": group["count"],
+                    "shown": len(page),
+                    "after": page[-1]["entity"]["id"] if page else 0,
+                    "loading": False,
+                }
+                self._label_more(key)
         section.setExpanded(True)
-        section = QTreeWidgetItem(self.tree, [f"Sharing a value ({len(same)})", ""])
+        section = QTreeWidgetItem(self.tree, [f"Sharing a value ({counts['same_values']:,})", ""])
         _bold(section)
         for shared in same:
             other = shared["entity"]
@@ -118,13 +146,92 @@ class PivotDialog(QDialog):
             )
             item.setIcon(0, kind_icon(other["kind"]))
             item.setData(0, ROLE, ("entity", other["id"]))
+        _note_unshown(section, counts["same_values"] - len(same), "entities")
         section.setExpanded(True)
+
+    def _add_neighbour(
+        self, section: QTreeWidgetItem, neighbour: dict[str, Any], before: int | None = None
+    ) -> None:
+        other = neighbour["entity"]
+        item = QTreeWidgetItem(
+            [other["value"], _how(neighbour["direction"], neighbour["type"], neighbour["label"])]
+        )
+        if before is None:
+            section.addChild(item)
+        else:
+            section.insertChild(before, item)
+        item.setIcon(0, kind_icon(other["kind"]))
+        item.setData(0, ROLE, ("entity", other["id"]))
+        for evidence_id in neighbour.get("evidence_ids", []):
+            child = QTreeWidgetItem(item, [f"evidence #{evidence_id}", "open"])
+            child.setData(0, ROLE, ("evidence", evidence_id))
+
+    def _label_more(self, key: tuple[str, str]) -> None:
+        group = self._more[key]
+        left = group["total"] - group["shown"]
+        text = "loading…" if group["loading"] else f"more… ({left:,} more of {group['total']:,})"
+        group["item"].setText(0, text)
+
+    def load_more(self, key: tuple[str, str]) -> None:
+        """Read the next page of one group of neighbours (on the reader thread) and show
+        it above the group's "more…" row."""
+        group = self._more.get(key)
+        if group is None or group["loading"]:
+            return
+        group["loading"] = True
+        self._label_more(key)
+        entity_id, after, page = self.entity_id, group["after"], self.PAGE
+        generation = self._generation
+        direction, link_type = key
+
+        def done(rows: list[dict[str, Any]]) -> None:
+            if generation == self._generation and self._more.get(key) is group:
+                self._more_loaded(key, rows)
+
+        def failed(exc: BaseException) -> None:
+            if generation == self._generation and self._more.get(key) is group:
+                group["loading"] = False
+                self._label_more(key)
+
+        self.window_.runner.read(
+            lambda db: pivot_neighbours(
+                db, entity_id, direction, link_type, after_entity_id=after, limit=page
+            ),
+            done,
+            failed,
+            title="Could not read the next neighbours",
+        )
+
+    def _more_loaded(self, key: tuple[str, str], rows: list[dict[str, Any]]) -> None:
+        group = self._more[key]
+        section = self.linked_section
+        position = section.indexOfChild(group["item"])
+        for offset, neighbour in enumerate(rows):
+            self._add_neighbour(section, neighbour, before=position + offset)
+        if self.data is not None:
+            self.data["neighbours"].extend(rows)
+        group["shown"] += len(rows)
+        group["loading"] = False
+        if rows:
+            group["after"] = rows[-1]["entity"]["id"]
+        if not rows or group["shown"] >= group["total"]:
+            # Everything is shown (or links went away meanwhile): the row has done its job.
+            current = self.tree.currentItem() is group["item"]
+            section.removeChild(group["item"])
+            del self._more[key]
+            if current and rows:
+                self.tree.setCurrentItem(section.child(position + len(rows) - 1))
+        else:
+            self._label_more(key)
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         target = item.data(0, ROLE)
         if not target:
             return
         what, ident = target
+        if what == "more":
+            self.load_more(ident)
+            return
         signals = {
             "entity": self.open_entity,
             "case": self.open_case,
@@ -138,6 +245,10 @@ class PivotDialog(QDialog):
         if target and target[0] == "entity":
             self.load(target[1])
 
+    def more_rows(self) -> list[QTreeWidgetItem]:
+        """The "more…" rows shown, in order (one per group with more to read)."""
+        return [group["item"] for group in self._more.values()]
+
     def texts(self) -> list[tuple[str, str]]:
         rows = []
         for index in range(self.tree.topLevelItemCount()):
@@ -146,6 +257,18 @@ class PivotDialog(QDialog):
             for child in range(top.childCount()):
                 rows.append((top.child(child).text(0), top.child(child).text(1)))
         return rows
+
+
+def _how(direction: str, link_type: str, label: str | None) -> str:
+    """How a neighbour is linked: "→ uses nameserver (primary)"."""
+    how = link_type.replace("_", " ") + (f" ({label})" if label else "")
+    return ("→ " if direction == "out" else "← ") + how
+
+
+def _note_unshown(section: QTreeWidgetItem, left: int, what: str) -> None:
+    """A row saying how many of a section are not listed (the first page is shown)."""
+    if left > 0:
+        QTreeWidgetItem(section, [f"… and {left:,} more {what} (not listed)", ""])
 
 
 RESULT_GROUPS = {"entity": "Entities", "event": "Events", "evidence": "Evidence"}
