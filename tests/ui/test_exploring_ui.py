@@ -18,6 +18,7 @@ from workbench.store.entities import ensure_entity, find_entity
 from workbench.store.links import ensure_link
 from workbench.ui import options
 from workbench.ui.explore import PivotDialog
+from workbench.ui.panels import RelatedPanel
 from workbench.ui.workspace import VIEW_GRAPH
 
 HOSTILE = "<img src=x onerror=alert(1)><b>bold</b>"
@@ -151,6 +152,37 @@ def test_pivot_on_a_hub_shows_a_first_page_and_more_on_demand(
     dialog.tree.itemActivated.emit(last, 0)
     assert opened == [domain_ids[6]]
     dialog.close()
+
+
+def test_the_related_panel_counts_every_case_it_does_not_list(
+    qtbot, window, store_path, monkeypatch
+):
+    monkeypatch.setattr(RelatedPanel, "LIMIT", 2)
+    monkeypatch.setattr(RelatedPanel, "ITEMS", 1)
+    cases = [new_case_in(store_path, title) for title in ("Mine", "Twice", "Once A", "Once B")]
+    db = open_store(store_path)
+    try:
+        with writing(db):
+            for case_id in cases:
+                ensure_entity(db, "collecting_society", "Shared Society", case_id=case_id)
+            for case_id in cases[:2]:
+                ensure_entity(db, "email", "both@example.test", case_id=case_id)
+    finally:
+        db.close()
+    related = window.open_case(cases[0]).related
+    qtbot.waitUntil(lambda: related.tree.topLevelItemCount() > 0, timeout=5000)
+    assert related.summary.text().startswith("Shares entities with 3 other cases: Twice")
+    tops = [related.tree.topLevelItem(i) for i in range(related.tree.topLevelItemCount())]
+    assert [(top.text(0), top.text(1)) for top in tops] == [
+        ("Twice", "2 shared"),
+        ("Once A", "1 shared"),  # ties with "Once B": the older case first
+        ("… and 1 more case (not listed)", ""),
+    ]
+    # "Twice" lists its rarest shared thing and counts the other.
+    assert [tops[0].child(i).text(0) for i in range(tops[0].childCount())] == [
+        "both@example.test",
+        "… and 1 more shared (not listed)",
+    ]
 
 
 def test_search_groups_results_by_kind_and_opens_what_is_chosen(qtbot, demo_window):

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from workbench.services import ui_queries
 from workbench.store.evidence import case_evidence
-from workbench.store.pivots import related_cases
+from workbench.store.pivots import related_cases_page
 from workbench.ui.dialogs import EVENT_KINDS
 from workbench.ui.icons import action_icon, kind_icon, kind_name
 from workbench.ui.models import (
@@ -513,16 +513,24 @@ def describe_shared(item: dict[str, Any]) -> tuple[str, str, int | None]:
 
 class RelatedPanel(QWidget):
     """'Also seen in other cases': what this case shares with others, and through what.
-    Filled on opening the case, without the investigator asking."""
+    Filled on opening the case, without the investigator asking.
+
+    A case can share something with thousands of others: the panel reads the first
+    `LIMIT` of them, best first, with at most `ITEMS` shared things each (the rarest);
+    the store counts the rest, and the panel says how many it does not list."""
 
     open_case = Signal(int)
     show_entity = Signal(int)
+
+    LIMIT = 50  # other cases read and listed
+    ITEMS = 10  # shared things listed per case
 
     def __init__(self, window, case_id: int, parent=None):
         super().__init__(parent)
         self.window_ = window
         self.case_id = case_id
         self.results: list[dict[str, Any]] = []
+        self.total = 0
         self.title = heading_label("Also seen in other cases", size_delta=1)
         self.summary = plain_label("Looking…", wrap=True, object_name="related_summary")
         self.tree = QTreeWidget()
@@ -539,23 +547,29 @@ class RelatedPanel(QWidget):
         layout.addWidget(self.tree, 1)
 
     def refresh(self) -> None:
-        case_id = self.case_id
-        self.window_.runner.read(lambda db: related_cases(db, case_id), self._loaded)
+        case_id, limit, items = self.case_id, self.LIMIT, self.ITEMS
+        self.window_.runner.read(
+            lambda db: related_cases_page(db, case_id, limit=limit, items=items),
+            lambda page: self._loaded(page, items),
+        )
 
-    def _loaded(self, results: list[dict[str, Any]]) -> None:
-        self.results = results
+    def _loaded(self, page: dict[str, Any], items: int | None = None) -> None:
+        results, total = page["cases"], page["total"]
+        items = self.ITEMS if items is None else items
+        self.results, self.total = results, total
         self.tree.clear()
         if not results:
             self.summary.setText("Nothing in this case appears in another case yet.")
             return
         names = ", ".join(r["case"]["title"] for r in results[:3])
         self.summary.setText(
-            f"Shares entities with {len(results)} other case{'s' if len(results) != 1 else ''}: "
-            f"{names}{'…' if len(results) > 3 else ''}"
+            f"Shares entities with {total:,} other case{'s' if total != 1 else ''}: "
+            f"{names}{'…' if total > 3 else ''}"
         )
         for result in results:
             case = result["case"]
-            top = QTreeWidgetItem(self.tree, [case["title"], f"{len(result['shared'])} shared"])
+            count = result.get("shared_count", len(result["shared"]))
+            top = QTreeWidgetItem(self.tree, [case["title"], f"{count:,} shared"])
             top.setData(0, Qt.ItemDataRole.UserRole, ("case", case["id"]))
             font = top.font(0)
             font.setBold(True)
@@ -568,7 +582,16 @@ class RelatedPanel(QWidget):
                 if entity.get("kind"):
                     child.setIcon(0, kind_icon(entity["kind"]))
                 child.setData(0, Qt.ItemDataRole.UserRole, ("entity", entity_id))
+            # Only the `ITEMS` rarest shared things are read; the rest are counted.
+            if count > items:
+                QTreeWidgetItem(top, [f"… and {count - items:,} more shared (not listed)", ""])
             top.setExpanded(True)
+        if total > len(results):
+            left = total - len(results)
+            QTreeWidgetItem(
+                self.tree,
+                [f"… and {left:,} more case{'s' if left != 1 else ''} (not listed)", ""],
+            )
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         target = item.data(0, Qt.ItemDataRole.UserRole)
