@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import ipaddress
 import socket
 import struct
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 
 import dns.flags
 import dns.message
+import dns.name
 import dns.rdatatype
 import dns.reversename
 
@@ -196,6 +198,13 @@ async def _tcp_exchange(server: ServerAddress, wire: bytes) -> bytes:
             await writer.wait_closed()
 
 
+@functools.lru_cache(maxsize=1024)
+def _query_name(name: str) -> dns.name.Name:
+    """`name` as dnspython's Name, made once for the eight questions a lookup asks about
+    it (Names are immutable; reading the text is a good part of making a query)."""
+    return dns.name.from_text(name)
+
+
 def _is_offline(exc: BaseException) -> bool:
     if isinstance(exc, socket.gaierror):
         return True
@@ -220,7 +229,7 @@ async def query_dns(server: ServerAddress, name: str, rdtype: str, timeout_s: fl
     Never raises for network trouble: the outcome is in the returned exchange. A capture
     is made of whatever answer arrived, even a truncated or malformed one.
     """
-    query = dns.message.make_query(name, rdtype, use_edns=0, payload=EDNS_PAYLOAD)
+    query = dns.message.make_query(_query_name(name), rdtype, use_edns=0, payload=EDNS_PAYLOAD)
     wire = query.to_wire()
     exchange = DnsExchange(name=name.rstrip(".").lower(), rdtype=rdtype.upper())
     server_text = str(server)
