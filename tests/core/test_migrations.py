@@ -197,3 +197,42 @@ def test_an_upgraded_store_relates_its_cases_through_what_they_held_before(old_s
         assert shared == {("entity", None, roms), ("value", "licence_number", soundsbox)}
     finally:
         db.close()
+
+
+def test_an_upgraded_store_walks_a_name_index_to_sort_a_large_case_by_name(old_store):
+    """Migration 0006 indexes entities in the entity table's name order; a page of a
+    case holding much of the store is then read along the index, not sorted."""
+    from workbench.services.ui_queries import EntityQuery, entity_rows, entity_rows_sql
+
+    db = open_store(old_store)
+    try:
+        (index_sql,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'entities_by_name'"
+        ).fetchone()
+        assert "(value COLLATE NOCASE, id)" in index_sql
+        # Case 1 holds every entity of this store: with pages of 2 rows it counts as large.
+        expected = [
+            row[0]
+            for row in db.execute(
+                "SELECT e.id FROM entities e NOT INDEXED JOIN case_entities ce "
+                "ON ce.entity_id = e.id WHERE ce.case_id = 1 "
+                "ORDER BY e.value COLLATE NOCASE, e.id"
+            )
+        ]
+        assert len(expected) >= 5
+        for descending in (False, True):
+            query = EntityQuery(case_id=1, order="name", descending=descending)
+            first = entity_rows(db, query, limit=2)
+            for cursors in ({}, {"after": first[-1][0]}, {"before": first[-1][0]}):
+                sql, params = entity_rows_sql(db, query, limit=2, **cursors)
+                plan = " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+                assert "INDEX entities_by_name" in plan, plan
+                assert "TEMP B-TREE" not in plan, plan
+            # Paged along the index, the rows come in the sorted order, every one once.
+            ids, after = [], None
+            while page := entity_rows(db, query, after=after, limit=2):
+                ids += [entity.id for _, entity in page]
+                after = page[-1][0]
+            assert ids == (expected[::-1] if descending else expected)
+    finally:
+        db.close()
