@@ -27,8 +27,6 @@ Baseline, in the same run: the bare SQLite query each step rests on (the same SQ
 `RESULT ui_table_page <ms> ms ratio=<x>` (Page Down, against its bare keyset query).
 """
 
-# SQL here is composed only from the store's own order keys and "?" placeholders.
-# ruff: noqa: S608
 from __future__ import annotations
 
 import argparse
@@ -191,21 +189,16 @@ def measure(store: Path, case_id: int, label: str) -> dict[str, float]:
     )
     results["held"] = model.held
 
-    # The bare queries under the same steps, through sqlite3.
+    # The bare queries under the same steps, through sqlite3: the very SQL the table's
+    # pages are read with (ui_queries.entity_rows_sql: along the name index for a large
+    # case), run without the window, the model or Python objects.
     query = ui_queries.EntityQuery(case_id, order="name")
-    key = ui_queries.ENTITY_ORDERS["name"]
     middle = total // 2
-    page_sql = (
-        f"SELECT {key}, e.id, e.kind, e.key, e.value, e.attrs, e.created_at, e.updated_at "
-        "FROM case_entities ce JOIN entities e ON e.id = ce.entity_id WHERE ce.case_id = ? "
-        f"ORDER BY {key}, e.id LIMIT 200 OFFSET ?"
-    )
-    results["bare_middle"] = bare_ms(store, page_sql, [case_id, middle])
+    page_sql, page_params = ui_queries.entity_rows_sql(db, query, offset=middle, limit=200)
+    results["bare_middle"] = bare_ms(store, page_sql, page_params)
     cursor = ui_queries.entity_rows(db, query, offset=middle, limit=200)[-1][0]
-    keyset_sql = page_sql.replace(
-        "WHERE ce.case_id = ?", f"WHERE ce.case_id = ? AND ({key}, e.id) > (?, ?)"
-    ).replace("OFFSET ?", "OFFSET 0")
-    results["bare_page"] = bare_ms(store, keyset_sql, [case_id, *cursor])
+    keyset_sql, keyset_params = ui_queries.entity_rows_sql(db, query, after=cursor, limit=200)
+    results["bare_page"] = bare_ms(store, keyset_sql, keyset_params)
     results["bare_count"] = bare_ms(
         store, "SELECT count(*) FROM case_entities WHERE case_id = ?", [case_id]
     )
