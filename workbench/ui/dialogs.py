@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.domain.errors import InvalidInput, WorkbenchError
+from workbench.domain.errors import InvalidInput
 from workbench.domain.homoglyphs import value_warnings
 from workbench.domain.kinds import EventKind
 from workbench.domain.normalise import display_name, normalise_domain
@@ -82,12 +82,7 @@ class _FormDialog(QDialog):
 
     def _failed(self, exc: BaseException) -> None:
         self.buttons.setEnabled(True)
-        if isinstance(exc, InvalidInput):
-            self.errors.show(exc)
-        elif isinstance(exc, WorkbenchError):
-            self.errors.show_general(str(exc))
-        else:
-            self.errors.show_general(f"Internal error: {type(exc).__name__}: {exc}")
+        self.errors.show_refusal(exc)
 
     def submit(self) -> None:  # pragma: no cover - every subclass has its own
         raise NotImplementedError
@@ -234,12 +229,7 @@ class LookupDialog(QDialog):
 
     def _refused(self, exc: BaseException) -> None:
         self.buttons.setEnabled(True)
-        if isinstance(exc, InvalidInput):
-            self.errors.show(exc)
-        elif isinstance(exc, WorkbenchError):
-            self.errors.show_general(str(exc))
-        else:
-            self.errors.show_general(f"Internal error: {type(exc).__name__}: {exc}")
+        self.errors.show_refusal(exc)
 
 
 EVENT_KINDS = (

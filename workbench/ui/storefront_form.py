@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.domain.errors import InvalidInput, WorkbenchError
+from workbench.domain.errors import InvalidInput
 from workbench.domain.kinds import EntityKind
 from workbench.domain.prices import parse_price
 from workbench.services.casework import add_evidence_bytes, read_evidence_file
@@ -321,9 +321,4 @@ class StorefrontDialog(QDialog):
 
     def _failed(self, exc: BaseException) -> None:
         self.buttons.setEnabled(True)
-        if isinstance(exc, InvalidInput):
-            self.errors.show(exc)
-        elif isinstance(exc, WorkbenchError):
-            self.errors.show_general(str(exc))
-        else:
-            self.errors.show_general(f"Internal error: {type(exc).__name__}: {exc}")
+        self.errors.show_refusal(exc)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.domain.errors import InvalidInput
+from workbench.domain.errors import InvalidInput, WorkbenchError
 from workbench.domain.times import parse_when
 
 
@@ -222,6 +222,17 @@ class FieldErrors:
     def show_general(self, text: str) -> None:
         self.general.setText(text)
         self.general.setVisible(True)
+
+    def show_refusal(self, exc: BaseException) -> None:
+        """Show why a save or check failed: a refused value under its field, another
+        refusal of the core at the top, and anything else as an internal error (named,
+        so it can be reported, never a traceback)."""
+        if isinstance(exc, InvalidInput):
+            self.show(exc)
+        elif isinstance(exc, WorkbenchError):
+            self.show_general(str(exc))
+        else:
+            self.show_general(f"Internal error: {type(exc).__name__}: {exc}")
 
     def label(self, name: str) -> QLabel:
         return self._fields[name][1]
