@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import subprocess
 import sys
 import threading
 import time
@@ -293,3 +294,30 @@ def test_a_run_gives_the_same_answers_on_either_event_loop(servers, store, monke
         "dns": "ok",
         "rdap_ip": "ok",
     }
+
+
+def test_a_script_without_a_main_guard_can_start_a_bulk_run(tmp_path):
+    # The run's network process is spawned without importing the script again, so a
+    # plain script (no `if __name__ == "__main__":`) works, and does its work once.
+    script = tmp_path / "bulk.py"
+    script.write_text(
+        "from workbench.lookups.settings import LookupSettings\n"
+        "from workbench.services.lookup_runs import LookupPlan, parse_queries, run_lookups, "
+        "start_run\n"
+        "from workbench.store.database import open_store\n"
+        f"db = open_store({str(tmp_path / 'store.sqlite')!r})\n"
+        "names = parse_queries([f'bulk-{n}.test' for n in range(50)])\n"
+        "run_id = start_run(db, names, case_id=None, plan=LookupPlan())\n"
+        "report = run_lookups(db, run_id, LookupSettings(offline=True), in_process=False)\n"
+        "print('stored', report.done)\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.splitlines() == ["stored 50"]

@@ -124,10 +124,9 @@ def start_network_process(
     """Run the network half in a child process; a thread of this one relays its results
     into the queue and passes a cancel on to it.
 
-    The child is spawned (a fork would copy a process whose other threads hold locks), so
-    it imports the program's main module again: a script that starts runs must do so
-    under `if __name__ == "__main__":`, as multiprocessing requires; the `workbench`
-    command and the app do.
+    The child is spawned, not forked: a fork would copy a process whose other threads
+    (the app's, a store's) may hold locks. It imports only what the network half needs,
+    not the program's main module (see `_main_module_left_out`).
     """
     context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
