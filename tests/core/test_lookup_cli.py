@@ -276,3 +276,15 @@ def test_data_refresh_without_a_way_to_iana_fails_in_one_line_without_hanging(ru
         dest = runs[name][1]
         assert not dest.exists() or list(dest.iterdir()) == []
     assert "within 1 s" in done["silent"][0].stderr
+
+
+def test_a_lookalike_name_is_warned_about_before_the_run_starts(run_cli):
+    # A bulk list may take an hour: the warning comes first, not after the last domain.
+    result = run_cli("lookup", "--offline", "p\u0430ypal.test", "soundsbox.test")
+    assert result.code == 0, result
+    lines = result.stderr.splitlines()
+    warned = [n for n, line in enumerate(lines) if line.startswith("workbench: warning: ")]
+    started = [n for n, line in enumerate(lines) if "lookup run" in line]
+    assert warned and started, lines
+    assert max(warned) < min(started), lines
+    assert len(warned) == len(set(lines[n] for n in warned))  # each said once

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from workbench.cli.output import CommandResult, table
+from workbench.cli.output import CommandResult, table, warn
 from workbench.domain.errors import InvalidInput, NotFound
 from workbench.domain.homoglyphs import value_warnings
 from workbench.domain.times import parse_when
@@ -226,8 +226,9 @@ def lookup_command(args, db: Database) -> CommandResult:
         has_names = any(n.strip() and not n.strip().startswith("#") for n in names)
         domains = parse_queries(names) if has_names or not addresses else []
         if not domains:
-            return _address_lookups(args, db, settings, addresses, [], warnings)
+            return _address_lookups(args, db, settings, addresses, [], warnings, shown=False)
         run_id = start_run(db, domains, case_id=args.case, plan=plan)
+        warn(warnings)  # now that the run is accepted: a run of thousands takes a while
     # Said before any lookup: after a kill -9 nothing else would tell the user which run
     # to resume.
     print(
@@ -262,11 +263,11 @@ def lookup_command(args, db: Database) -> CommandResult:
     text += f"\nrun {report.run_id}: {report.done} of {report.total} domains stored"
     if report.cancelled:
         text += f" (interrupted: workbench lookup --resume {report.run_id})"
-        return CommandResult(report.as_dict(), text, warnings=warnings)
+        return CommandResult(report.as_dict(), text, warnings=warnings, warnings_shown=True)
     if args.resume is None and addresses:
         run = [report.as_dict(), text]
         return _address_lookups(args, db, settings, addresses, run, warnings)
-    return CommandResult(report.as_dict(), text, warnings=warnings)
+    return CommandResult(report.as_dict(), text, warnings=warnings, warnings_shown=True)
 
 
 def _refuse_bad_urls(lines: list[str]) -> None:
@@ -304,7 +305,14 @@ def _lookalike_warnings(lines: list[str]) -> list[str]:
 
 
 def _address_lookups(
-    args, db: Database, settings, addresses: list[str], run: list, warnings: list[str]
+    args,
+    db: Database,
+    settings,
+    addresses: list[str],
+    run: list,
+    warnings: list[str],
+    *,
+    shown: bool = True,
 ) -> CommandResult:
     """Look up `addresses` (storefronts on bare IPs) and report them after the domain run
     given as `run` ([its dict, its text], or [] when there was none)."""
@@ -329,7 +337,8 @@ def _address_lookups(
         else {"run_id": None, "total": 0, "done": 0, "cancelled": False, "results": []}
     )
     data["addresses"] = [result.as_dict() for result in found]
-    return CommandResult(data, f"{run[1]}\n{text}" if run else text, warnings=warnings)
+    text_shown = f"{run[1]}\n{text}" if run else text
+    return CommandResult(data, text_shown, warnings=warnings, warnings_shown=shown)
 
 
 def _describe_found(db: Database, results: list[dict]) -> None:

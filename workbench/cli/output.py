@@ -20,6 +20,9 @@ class CommandResult:
     text: str
     exit_code: int = 0
     warnings: list[str] = field(default_factory=list)
+    # True when the command printed its warnings itself as soon as it knew them (a long
+    # lookup run warns before it starts, not when it ends): they then go only in the JSON.
+    warnings_shown: bool = False
 
 
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE
@@ -28,8 +31,8 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE
 def emit(result: CommandResult, as_json: bool) -> int:
     """Print the result; a terminal that cannot show a character, or a reader that went
     away (`| head`), must not turn a finished command into a traceback."""
-    for warning in result.warnings:
-        _warn(warning)
+    if not result.warnings_shown:
+        warn(result.warnings)
     if as_json and result.warnings and isinstance(result.data, dict):
         result.data.setdefault("warnings", list(result.warnings))
     try:
@@ -50,6 +53,12 @@ def emit(result: CommandResult, as_json: bool) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     return result.exit_code
+
+
+def warn(warnings: list[str]) -> None:
+    """Print each warning on stderr now, one line each."""
+    for warning in warnings:
+        _warn(warning)
 
 
 def _warn(warning: str) -> None:
