@@ -38,7 +38,9 @@ class StallMeter:
         self.ticks += 1
 
     def stop(self) -> float:
+        """The longest gap, the one up to now included."""
         self.timer.stop()
+        self._tick()
         return self.longest
 
 
@@ -149,6 +151,7 @@ def test_live_lookups_against_loopback_servers_fill_the_case_while_the_window_an
         model = workspace.entities.model
         assert model.rowCount() == 0
         meter = StallMeter()
+        started = time.perf_counter()
         job = window.look_up_domains(case_id, ["http://www.soundsbox.test/"])
         assert job is not None
         assert workspace.views.currentIndex() == VIEW_LOOKUPS
@@ -157,6 +160,7 @@ def test_live_lookups_against_loopback_servers_fill_the_case_while_the_window_an
         qtbot.waitUntil(lambda: model.rowCount() >= 8, timeout=30_000)
         qtbot.waitUntil(lambda: not job.running, timeout=30_000)
         longest = meter.stop()
+        elapsed = time.perf_counter() - started
     panel = workspace.lookups
     assert panel.model.status_of("soundsbox.test", "whois") == "ok"
     assert panel.model.status_of("soundsbox.test", "dns") == "ok"
@@ -165,5 +169,7 @@ def test_live_lookups_against_loopback_servers_fill_the_case_while_the_window_an
     assert "Vienna Domains GmbH" in names
     assert "Pedro Kresker" in names
     assert "192.0.2.10" in names
-    assert meter.ticks > 10, "the main thread kept running its timers"
+    # The timer ran all along: no gap between its ticks, up to the end, was long (a quick
+    # lookup on loopback may be over in a few ticks, so their number says little).
+    assert meter.ticks >= 2, (meter.ticks, elapsed)
     assert longest < 0.25, f"the window stalled for {longest * 1000:.0f} ms"
